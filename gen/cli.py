@@ -1,0 +1,225 @@
+"""The ``fpforge`` command.
+
+    fpforge formats [--markdown | --json]
+    fpforge gen mul --a FMT --b FMT --out FMT [--rounding M] [--saturate] [--pipeline N]
+                    [--name NAME] -o DIR
+    fpforge area mul <same options> [--json]
+    fpforge area --verilog FILE --top NAME [--json]
+    fpforge verify mul <same options> [--vectors N | --exhaustive] [--sim icarus|verilator]
+                       [--seed S] [--netlist]
+
+Exit status: 0 success, 1 verification mismatch or tool failure, 2 bad input (one line on
+stderr naming the problem and the valid choices; nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from fpforge.sim.formats import PRESETS, parse
+from fpforge.sim.rounding import ROUNDING_MODES
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """Bad input: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _format_arg(text: str):
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, not {text!r}")
+    return value
+
+
+def _pos_int(text: str) -> int:
+    value = _nonneg_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}")
+    return value
+
+
+def _add_mul_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--a", required=True, type=_format_arg, metavar="FMT", help="operand a format")
+    p.add_argument("--b", required=True, type=_format_arg, metavar="FMT", help="operand b format")
+    p.add_argument("--out", required=True, type=_format_arg, metavar="FMT", help="result format")
+    p.add_argument("--rounding", default="rne", choices=ROUNDING_MODES,
+                   help="rounding mode (default rne)")
+    p.add_argument("--saturate", action="store_true", help="overflow gives +-max")
+    p.add_argument("--pipeline", type=_nonneg_int, default=0, metavar="N",
+                   help="pipeline registers (latency N cycles); 0 = combinational")
+    p.add_argument("--name", default=None, help="Verilog module / file name")
+
+
+def _mul_config(args):
+    from fpforge.gen.units import MulConfig
+    return MulConfig(a=args.a, b=args.b, out=args.out, rounding=args.rounding,
+                     saturate=args.saturate, pipeline=args.pipeline)
+
+
+#: unit word -> (option adder, config builder)
+_UNITS = {"mul": (_add_mul_options, _mul_config)}
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    top = _Parser(prog="fpforge", allow_abbrev=False,
+                  description="Reduced-precision floating-point hardware generator.")
+    top.add_argument("--version", action="store_true", help="print the version")
+    sub = top.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("formats", help="print the preset format table", allow_abbrev=False)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    out.add_argument("--json", action="store_true", help="as JSON")
+
+    for command, help_text in (("gen", "write NAME.v and NAME.json"),
+                               ("area", "synthesize with the standard script and report area"),
+                               ("verify", "simulate the emitted Verilog against the golden model")):
+        p = sub.add_parser(command, help=help_text, allow_abbrev=False)
+        if command == "area":
+            p.add_argument("--verilog", type=Path, metavar="FILE", help="synthesize this file")
+            p.add_argument("--top", help="top module of --verilog")
+            p.add_argument("--json", action="store_true", help="print JSON")
+        units = p.add_subparsers(dest="unit", parser_class=_Parser, required=command != "area")
+        for unit, (add_options, _) in _UNITS.items():
+            u = units.add_parser(unit, allow_abbrev=False, help=f"{unit} unit")
+            add_options(u)
+            if command == "gen":
+                u.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
+                               help="output directory")
+            elif command == "area":
+                u.add_argument("--json", action="store_true", dest="unit_json", help="print JSON")
+            else:
+                n = u.add_mutually_exclusive_group()
+                n.add_argument("--vectors", type=_pos_int, metavar="N",
+                               help="corner + random vectors (default: exhaustive up to "
+                                    "16 input bits, else 100000)")
+                n.add_argument("--exhaustive", action="store_true", help="every input combination")
+                u.add_argument("--sim", choices=("icarus", "verilator"), default="icarus",
+                               help="icarus (cocotb, default) or verilator (long runs)")
+                u.add_argument("--seed", type=_pos_int, default=1, help="vector seed")
+                u.add_argument("--netlist", action="store_true",
+                               help="also simulate the synthesized netlist on a sample")
+    return top
+
+
+def _cmd_formats(args) -> int:
+    from fpforge.gen.report import format_table
+    if args.json:
+        print(json.dumps(format_table(), indent=2))
+    else:
+        from fpforge.gen.report import format_table_text
+        print(format_table_text(markdown=args.markdown))
+    return 0
+
+
+def _cmd_gen(args, config) -> int:
+    from fpforge.gen.emit import generate, write_files
+    gen = generate(config, args.name)
+    try:
+        paths = write_files(args.output, {f"{gen.name}.v": gen.verilog,
+                                          f"{gen.name}.json": gen.manifest_text})
+    except OSError as exc:
+        raise UsageError(f"fpforge gen: cannot write to {args.output}: "
+                         f"{exc.strerror or exc}") from None
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _print_area(report, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"top": report.top, "transistors": report.transistors,
+                          "cells": report.cells, "depth": report.depth, "dffs": report.dffs,
+                          "yosys": report.yosys}, sort_keys=True))
+    else:
+        print(f"{report.top}: {report.transistors} transistors, {report.cells} cells, "
+              f"depth {report.depth}, {report.dffs} flip-flops "
+              f"(yosys {report.yosys}, standard script)")
+
+
+def _cmd_area(args, config) -> int:
+    from fpforge.gen.synth import synthesize
+    if config is None:
+        if args.verilog is None or not args.top:
+            raise UsageError("fpforge area: give a unit (mul) or --verilog FILE --top NAME")
+        if not args.verilog.is_file():
+            raise UsageError(f"fpforge area: no such file: {args.verilog}")
+        report = synthesize(args.verilog, args.top)
+        _print_area(report, args.json)
+        return 0
+    from fpforge.gen.emit import generate
+    gen = generate(config, args.name)
+    _print_area(synthesize(gen.verilog, gen.name), args.json or args.unit_json)
+    return 0
+
+
+def _cmd_verify(args, config) -> int:
+    if args.sim == "verilator":
+        from fpforge.tb.verilator import verify_verilator
+        report = verify_verilator(config, vectors=args.vectors, exhaustive=args.exhaustive,
+                                  seed=args.seed, name=args.name)
+    else:
+        from fpforge.tb.verify import verify
+        report = verify(config, vectors=args.vectors, exhaustive=args.exhaustive,
+                        seed=args.seed, netlist=args.netlist, name=args.name)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _build_parser().parse_args(argv)
+        if args.version:
+            from fpforge import __version__
+            print(f"fpforge {__version__}")
+            return 0
+        if args.command is None:
+            raise UsageError("fpforge: give a command: formats, gen, area or verify "
+                             "(fpforge --help)")
+        if args.command == "formats":
+            return _cmd_formats(args)
+        config = None
+        if getattr(args, "unit", None):
+            try:
+                config = _UNITS[args.unit][1](args)
+            except (ValueError, TypeError) as exc:
+                raise UsageError(f"fpforge {args.command} {args.unit}: {exc}") from None
+            if getattr(args, "name", None):
+                from fpforge.gen.emit import check_name
+                try:
+                    check_name(args.name)
+                except ValueError as exc:
+                    raise UsageError(f"fpforge {args.command}: {exc}") from None
+        return {"gen": _cmd_gen, "area": _cmd_area, "verify": _cmd_verify}[args.command](
+            args, config)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Rounder: the one rounding circuit every unit ends in (mirror of ``sim.rounding.round_raw``).
+
+The unit in front of it aligns its exact result to the output's precision; the Rounder
+adds the rounding increment, handles overflow, underflow and specials, and packs the code.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.hdl import Shape
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpforge.sim.formats import FloatFormat, parse
+from fpforge.sim.rounding import check_rounding
+
+__all__ = ["Rounder"]
+
+
+class Rounder(wiring.Component):
+    """Round an aligned significand to ``fmt`` and pack it (combinational).
+
+    The value is ``(-1)**sign * (sig + round/2 + sticky/4...) * 2**(exp - bias - man_bits)``
+    where ``round`` is the bit just below ``sig`` and ``sticky`` the OR of all lower bits.
+
+    Parameters
+    ----------
+    fmt : FloatFormat
+        Output format.
+    exp_range : (int, int)
+        Range of ``exp`` the caller can produce (sizes the exponent logic).
+    rounding : {"rne", "rtz", "rna", "rup", "rdn"}
+    saturate : bool
+        Overflow gives +-max instead of Inf/NaN (Inf/NaN inputs still give Inf/NaN).
+
+    Ports
+    -----
+    sign, is_nan, is_inf, is_zero : In(1)
+        Result sign and class; ``is_nan`` > ``is_inf`` > ``is_zero`` > the value.
+    exp : In(signed)
+        Biased exponent field of the result when ``sig[man_bits]`` is its leading one.
+        If ``sig[precision]`` is set the value is twice as large (one-bit normalisation is
+        done here); if neither bit is set the result is subnormal and ``exp`` must be 1.
+    sig : In(precision + 1)
+    round, sticky : In(1)
+    y : Out(fmt.width)
+        The code; canonical NaN, signed zero (+0 only in ``fnuz``).
+    """
+
+    def __init__(self, fmt: FloatFormat, exp_range: tuple[int, int], rounding: str = "rne",
+                 saturate: bool = False):
+        self.fmt = parse(fmt)
+        self.exp_range = exp_range
+        self.rounding = check_rounding(rounding)
+        self.saturate = bool(saturate)
+        super().__init__({
+            "sign": In(1), "is_nan": In(1), "is_inf": In(1), "is_zero": In(1),
+            "exp": In(Shape.cast(range(exp_range[0], exp_range[1] + 1))),
+            "sig": In(self.fmt.precision + 1), "round": In(1), "sticky": In(1),
+            "y": Out(self.fmt.width),
+        })
+
+    def _increment(self, kept_lsb, rnd, stk):
+        sign = self.sign
+        return {"rne": rnd & (stk | kept_lsb), "rna": rnd, "rtz": 0,
+                "rup": (rnd | stk) & ~sign, "rdn": (rnd | stk) & sign}[self.rounding]
+
+    def _overflow_to_max(self):
+        """1 where an overflow gives +-max rather than Inf/NaN."""
+        if self.saturate or self.rounding == "rtz" or not self.fmt.has_nan:
+            return 1
+        return {"rup": self.sign, "rdn": ~self.sign}.get(self.rounding, 0)
+
+    def elaborate(self, platform):
+        m = Module()
+        f = self.fmt
+        p, mb = f.precision, f.man_bits
+
+        # One-bit normalisation: a set top bit shifts right by one into round/sticky.
+        top = self.sig[p]
+        kept = Mux(top, self.sig[1:], self.sig[:p])
+        rnd = Mux(top, self.sig[0], self.round)
+        stk = self.sticky | (top & self.round)
+
+        # Packed add: {exponent field - 1 + hidden bit, fraction} + increment, so a carry out
+        # of the fraction bumps the exponent and a rounded-up subnormal becomes normal.
+        lo, hi = self.exp_range
+        exp_part = Signal(range(lo - 1, hi + 2), name="exp_part")
+        m.d.comb += exp_part.eq(self.exp + top - 1 + kept[mb])
+        packed = Cat(kept[:mb], exp_part).as_signed()
+        mag = Signal(range((lo - 1) << mb, ((hi + 2) << mb) + 1), name="mag")
+        m.d.comb += mag.eq(packed + self._increment(kept[0], rnd, stk))
+
+        underflow = (mag <= 0) if lo - 1 < 0 else 0
+        overflow = mag > f.max_code
+        sign_bit = self.sign << (f.width - 1)
+        zero = sign_bit if f.has_neg_zero else 0
+        big = (sign_bit | f.inf_code) if f.has_inf else (f.nan_code if f.has_nan else 0)
+        big = Mux(self._overflow_to_max(), sign_bit | f.max_code, big)
+        # Inf in: Inf, or NaN where the format has no Inf, or +-max if it has neither.
+        inf_code = (sign_bit | f.inf_code) if f.has_inf else (
+            f.nan_code if f.has_nan else sign_bit | f.max_code)
+
+        with m.If(self.is_nan):
+            m.d.comb += self.y.eq(f.nan_code if f.has_nan else 0)
+        with m.Elif(self.is_inf):
+            m.d.comb += self.y.eq(inf_code)
+        with m.Elif(self.is_zero | underflow):
+            m.d.comb += self.y.eq(zero)
+        with m.Elif(overflow):
+            m.d.comb += self.y.eq(big)
+        with m.Else():
+            value = mag[:f.width - 1]
+            if not f.has_neg_zero:  # a value that rounds to 0 is +0 (sign|0 is the NaN)
+                sign_bit = Mux(value.any(), sign_bit, 0)
+            m.d.comb += self.y.eq(sign_bit | value)
+        return m

@@ -1,0 +1,83 @@
+"""Test-vector generation: corner codes, boundary-targeted and uniform random operands.
+
+Deterministic for a given seed.  Used by pytest, the cocotb runners and ``fpforge verify``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fpforge.sim.formats import FloatFormat
+
+__all__ = ["corner_codes", "random_codes", "mul_operands", "all_pairs"]
+
+
+def corner_codes(fmt: FloatFormat) -> np.ndarray:
+    """Both signs of: zero, smallest/largest subnormal, smallest normals, 1 and its
+    neighbours, max and its neighbour, Inf and every NaN class code, and a power of two
+    from every binade."""
+    m, efm = fmt.man_bits, fmt.exp_field_max
+    one = fmt.bias << m
+    mags = {0, 1, 2, fmt.man_mask, fmt.man_mask - 1, 1 << m, (1 << m) + 1, one, one + 1,
+            one - 1, one + fmt.man_mask, fmt.max_code, fmt.max_code - 1,
+            (efm << m), (efm << m) | fmt.man_mask, (efm << m) | (1 << (m - 1)),
+            (efm << m) | 1}
+    mags.update(e << m for e in range(efm + 1))
+    mags = np.array(sorted(v for v in mags if 0 <= v < (1 << (fmt.width - 1))), dtype=np.uint64)
+    return np.unique(np.concatenate([mags, mags | np.uint64(fmt.sign_bit)]))
+
+
+def random_codes(fmt: FloatFormat, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniform random codes, with a third given structured fractions (all-ones, all-zeros,
+    one bit) that exercise carries and ties."""
+    codes = rng.integers(0, 1 << fmt.width, size=n, dtype=np.uint64)
+    pick = rng.integers(0, 6, size=n)
+    m = fmt.man_bits
+    frac = np.select(
+        [pick == 0, pick == 1],
+        [np.uint64(fmt.man_mask), np.uint64(0)],
+        np.uint64(1) << rng.integers(0, m, size=n, dtype=np.uint64))
+    structured = pick < 2
+    codes = np.where(structured, (codes & ~np.uint64(fmt.man_mask)) | frac, codes)
+    return codes
+
+
+def _with_exponent(codes, fmt: FloatFormat, field):
+    """Replace the exponent field of codes by ``field`` (clipped to valid range)."""
+    m = np.uint64(fmt.man_bits)
+    field = np.clip(field, 0, fmt.exp_field_max).astype(np.uint64)
+    mask = np.uint64(fmt.exp_field_max) << m
+    return (codes & ~mask) | (field << m)
+
+
+def mul_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, out_fmt: FloatFormat, n: int,
+                 seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` operand pairs for a multiplier: every pair of corner codes first (as many as
+    fit), then half boundary-targeted pairs (product exponent near the output's overflow
+    and underflow thresholds and the subnormal range), then uniform random pairs."""
+    rng = np.random.default_rng(seed)
+    ca, cb = corner_codes(a_fmt), corner_codes(b_fmt)
+    a0, b0 = np.repeat(ca, cb.size), np.tile(cb, ca.size)
+    a0, b0 = a0[:n], b0[:n]
+    rest = n - a0.size
+    n_edge = rest // 2
+    a1, b1 = random_codes(a_fmt, n_edge, rng), random_codes(b_fmt, n_edge, rng)
+    # product exponent (unbiased) = ea + eb; aim it at the output's edges
+    targets = np.array([out_fmt.emax, out_fmt.emax + 1, out_fmt.emin, out_fmt.emin - 1,
+                        out_fmt.emin - out_fmt.man_bits, out_fmt.emin - out_fmt.man_bits - 1,
+                        out_fmt.emin - out_fmt.man_bits // 2])
+    target = rng.choice(targets, size=n_edge) + rng.integers(-2, 3, size=n_edge)
+    ea = ((a1 >> np.uint64(a_fmt.man_bits)) & np.uint64(a_fmt.exp_field_max)).astype(np.int64)
+    eb_field = target - (ea - a_fmt.bias) + b_fmt.bias
+    b1 = _with_exponent(b1, b_fmt, eb_field)
+    n_rand = rest - n_edge
+    a2, b2 = random_codes(a_fmt, n_rand, rng), random_codes(b_fmt, n_rand, rng)
+    dt = np.uint64
+    return (np.concatenate([a0, a1, a2]).astype(dt), np.concatenate([b0, b1, b2]).astype(dt))
+
+
+def all_pairs(a_fmt: FloatFormat, b_fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Every (a, b) code pair, a-major."""
+    a = np.repeat(a_fmt.all_codes().astype(np.uint64), 1 << b_fmt.width)
+    b = np.tile(b_fmt.all_codes().astype(np.uint64), 1 << a_fmt.width)
+    return a, b
