@@ -104,10 +104,11 @@ def leading_zeros(m: Module, value: Value, name: str) -> Signal:
 def shift_right_sticky(m: Module, value: Value, amount: Value, max_amount: int, name: str):
     """``(value >> amount, sticky)``: a logarithmic right shifter that ORs every bit shifted
     out below bit 0 into ``sticky``.  ``amount`` must not exceed ``max_amount``; amounts of
-    ``len(value)`` or more shift everything out."""
+    ``len(value)`` or more shift everything out.  The largest step comes first, so output
+    bits the caller leaves unused prune the later, narrower stages."""
     cur = value
     sticky = Const(0)
-    for i in range(max(max_amount, 0).bit_length()):
+    for i in reversed(range(max(max_amount, 0).bit_length())):
         step = 1 << i
         if step >= len(cur):
             shifted, lost = Const(0, len(cur)), cur.any()

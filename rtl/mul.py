@@ -1,8 +1,9 @@
 """FPMultiplier: y = round(a * b), mirror of ``fpforge.sim.arith.mul``.
 
-Structure: unpack both operands -> exact significand product and exponent sum (leading
-zeros of subnormal significands counted in parallel) -> one right shift that both
-normalises and denormalises to the output's precision, collecting sticky -> Rounder.
+Structure (as the golden model): unpack both operands -> exact significand product and
+exponent sum -> leading-zero count of the product -> one right shift that both normalises
+and, below the smallest normal, denormalises to the output's precision while collecting
+sticky -> Rounder.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpforge.rtl.fields import Pipeline, check_pipeline, leading_zeros, ranged, shift_right_sticky, unpack
+from fpforge.rtl.fields import (Pipeline, check_pipeline, leading_zeros, ranged,
+                                shift_right_sticky, unpack)
 from fpforge.rtl.rounder import Rounder
 from fpforge.sim.arith import check_result_format
 from fpforge.sim.formats import parse
@@ -34,20 +36,21 @@ class FPMultiplier(wiring.Component):
     pipeline : int
         Pipeline registers; 0 is combinational.  N >= 1 adds ``clk``, ``rst``
         (synchronous, active high), ``in_valid`` and ``out_valid``: latency N cycles, one
-        input accepted every cycle.
+        input accepted every cycle.  Registers go, in this order, at the output, after the
+        significand product, after the alignment shift and at the inputs; stages beyond
+        four are extra output registers.
 
     Ports
     -----
     a : In(a_fmt.width), b : In(b_fmt.width)
         Operand codes.
     y : Out(out_fmt.width)
-        round(a * b); with pipeline N, the product of the inputs presented N cycles
-        earlier.
+        round(a * b); with pipeline N, for the operands presented N cycles earlier.
     in_valid : In(1), out_valid : Out(1)
         Only with ``pipeline >= 1``: out_valid is in_valid delayed by N cycles.
     """
 
-    #: cut points, most useful first; extra stages become output registers
+    #: cut points, most useful first
     CUTS = ["output", "product", "align", "input"]
 
     def __init__(self, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,
@@ -67,35 +70,52 @@ class FPMultiplier(wiring.Component):
     def latency(self) -> int:
         return self.pipeline
 
-    # ---- alignment plan (pure Python, from the formats) --------------------------------
-    def _plan(self):
-        """Constants of the alignment: product width, right padding, shift range."""
+    def _plan(self) -> dict:
+        """Alignment constants, from the formats.
+
+        With ``lz`` the leading zeros of the ``width``-bit product and ``esum`` the sum of
+        the effective exponent fields, the result's exponent field if normal is
+        ``esum - lz + field_const``, and the bits to drop below its ulp are
+        ``t1 = t1_base - lz``.  Below the smallest normal the drop is instead
+        ``t2 = t2_base - esum`` (exponent field 0).
+
+        The count saturates at ``lz_sat``: a product with that many leading zeros is
+        subnormal whatever its exponents (checked case by case below), so only the top
+        ``lz_sat`` bits need counting.  ``pad`` zero bits below the product keep every
+        drop non-negative (products narrower than the output).
+        """
         fa, fb, fo = self.a_fmt, self.b_fmt, self.out_fmt
         width = fa.precision + fb.precision
-        # exponent of the product's LSB = exp_a + exp_b + lsb_const (effective fields)
-        lsb_const = -fa.bias - fb.bias - fa.man_bits - fb.man_bits
-        # drop (bits below the result ulp) = max(t1, t2) with
-        #   t1 = width - 2 - lz - man_out          (msb assumed in the lower binade)
-        #   t2 = emin_out - man_out - lsb_const - (exp_a + exp_b)   (subnormal clamp)
-        t1_base = width - 2 - fo.man_bits
+        lsb_const = -fa.bias - fb.bias - fa.man_bits - fb.man_bits  # product LSB: esum + this
+        t1_base = width - 1 - fo.man_bits
         t2_base = fo.emin - fo.man_bits - lsb_const
-        cases = []
-        for sub_a in ([False, True] if fa.subnormals else [False]):
-            for sub_b in ([False, True] if fb.subnormals else [False]):
-                ea = (1, 1) if sub_a else (1 if fa.subnormals else 0, fa.max_code >> fa.man_bits)
-                eb = (1, 1) if sub_b else (1 if fb.subnormals else 0, fb.max_code >> fb.man_bits)
-                lz = (fa.precision - 1 if sub_a else 0) + (fb.precision - 1 if sub_b else 0)
-                t1 = (t1_base - lz, t1_base)
-                t2 = (t2_base - ea[1] - eb[1], t2_base - ea[0] - eb[0])
-                if not fo.subnormals:
-                    t2 = (t1[0], t1[0])  # no clamp: drop = t1
-                cases.append((max(t1[0], t2[0]), max(t1[1], t2[1])))
-        pad = max(0, -min(c[0] for c in cases))
-        natural_max = max(c[1] for c in cases) + pad
-        drop_max = min(natural_max, width + pad + 1)  # beyond: everything is sticky
-        return {"width": width, "lsb_const": lsb_const, "pad": pad,
-                "t1_base": t1_base + pad, "t2_base": t2_base + pad,
-                "drop_max": drop_max, "drop_clamp": natural_max > drop_max}
+        field_const = lsb_const + t1_base + fo.man_bits + fo.bias
+
+        def operand_cases(f):  # (subnormal?, msb of the significand, exponent field range)
+            normal = (False, f.man_bits, (1 if f.subnormals else 0, f.max_code >> f.man_bits))
+            return [normal, (True, 0, (1, 1))] if f.subnormals else [normal]
+
+        cases = []  # (largest leading-zero count, largest esum) per operand class pair
+        for _, msb_a, ea in operand_cases(fa):
+            for _, msb_b, eb in operand_cases(fb):
+                cases.append((width - 1 - msb_a - msb_b, ea[1] + eb[1]))
+        if fo.subnormals:
+            # smallest S such that lz >= S can only happen for subnormal results
+            lz_sat = next(s for s in range(1, width + 1)
+                          if all(lz < s or e + field_const - 1 < s for lz, e in cases))
+        else:
+            lz_sat = max(lz for lz, _ in cases)
+        esum = (sum(c[2][0] for c in (operand_cases(fa)[0], operand_cases(fb)[0])),
+                max(e for _, e in cases))
+        normal_lz_max = min(lz_sat, max(lz for lz, _ in cases))
+        if fo.subnormals:
+            normal_lz_max = min(normal_lz_max, lz_sat - 1)
+        pad = max(0, normal_lz_max - t1_base)
+        drop_hi = max(t1_base, t2_base - esum[0] if fo.subnormals else t1_base) + pad
+        drop_max = min(drop_hi, width + pad + 1)  # beyond: everything is sticky
+        return {"width": width, "pad": pad, "lz_sat": lz_sat, "esum": esum,
+                "t1_base": t1_base + pad, "t2_base": t2_base + pad, "drop_max": drop_max,
+                "drop_clamp": drop_hi > drop_max, "field_const": field_const}
 
     def elaborate(self, platform):
         m = Module()
@@ -106,51 +126,53 @@ class FPMultiplier(wiring.Component):
         a_code, b_code = pipe.cut("input", self.a, self.b)
         a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
 
-        # Exact significand product; leading zeros of subnormal significands in parallel.
+        # Exact significand product and exponent sum; specials.
         product = Signal(plan["width"], name="product")
         m.d.comb += product.eq(a.sig * b.sig)
-        lz_a = leading_zeros(m, a.sig, "lz_a") if fa.subnormals else Const(0)
-        lz_b = leading_zeros(m, b.sig, "lz_b") if fb.subnormals else Const(0)
-        lz = ranged(m, lz_a + lz_b, 0, fa.precision + fb.precision, "lz")
-        (ea_lo, ea_hi), (eb_lo, eb_hi) = a.exp_range, b.exp_range
-        esum = ranged(m, a.exp + b.exp, ea_lo + eb_lo, ea_hi + eb_hi, "esum")
+        esum = ranged(m, a.exp + b.exp, *plan["esum"], "esum")
         sign = a.sign ^ b.sign
         is_nan = a.is_nan | b.is_nan | (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)
         is_inf = a.is_inf | b.is_inf
         is_zero = a.is_zero | b.is_zero
-        product, lz, esum, sign, is_nan, is_inf, is_zero = pipe.cut(
-            "product", product, lz, esum, sign, is_nan, is_inf, is_zero)
+        product, esum, sign, is_nan, is_inf, is_zero = pipe.cut(
+            "product", product, esum, sign, is_nan, is_inf, is_zero)
 
-        # Result exponent field if the msb sits in the lower of its two possible binades,
-        # and bits to drop below the result ulp: t1 normalises; below the smallest normal
-        # the result is subnormal (field 1) and the drop t2 grows to match.
+        # Normalise: leading zeros of the product (only the top bit can be clear when no
+        # operand is subnormal).
+        if plan["lz_sat"] > 1:
+            lz = leading_zeros(m, product[-plan["lz_sat"]:], "lz")
+        else:
+            lz = ~product[-1]
         pad, dmax = plan["pad"], plan["drop_max"]
-        exp_const = plan["lsb_const"] - pad + fo.man_bits + fo.bias + plan["t1_base"]
-        lz_max = (fa.precision - 1 if fa.subnormals else 0) + (fb.precision - 1 if fb.subnormals else 0)
-        exp_range = (ea_lo + eb_lo - lz_max + exp_const, ea_hi + eb_hi + exp_const)
-        exp = ranged(m, esum - lz + exp_const, *exp_range, "exp")
+        fc = plan["field_const"]
+        e_lo, e_hi = plan["esum"]
+        field = ranged(m, esum - lz + fc, e_lo - plan["lz_sat"] + fc, e_hi + fc, "field")
         drop_expr = plan["t1_base"] - lz
         if fo.subnormals:
-            subnormal = exp < 1
-            drop_expr = Mux(subnormal, plan["t2_base"] - esum, drop_expr)
-            exp = Mux(subnormal, 1, exp)
-            exp_range = (1, max(1, exp_range[1]))
-        if plan["drop_clamp"]:
-            drop_expr = Mux(drop_expr > dmax, dmax, drop_expr)
+            # Subnormal iff the normal field would be < 1, i.e. lz > esum + fc - 1: the
+            # right side and the subnormal drop come from esum alone, off the lz path.
+            limit = ranged(m, esum + (fc - 1), e_lo + fc - 1, e_hi + fc - 1, "sub_limit")
+            t2 = plan["t2_base"] - esum
+            if plan["drop_clamp"]:
+                t2 = Mux(t2 > dmax, dmax, t2)
+            subnormal = lz > limit
+            drop_expr = Mux(subnormal, t2, drop_expr)
+            field = Mux(subnormal, 0, field)
         drop = ranged(m, drop_expr, 0, dmax, "drop")
         shifted, sticky = shift_right_sticky(
             m, Cat(Const(0, 1 + pad), product), drop, dmax, "align")
-        need = fo.precision + 2  # round bit, sig with one spare top bit
+        need = fo.precision + 1  # round bit + kept significand
         if len(shifted) < need:
             shifted = Cat(shifted, Const(0, need - len(shifted)))
-        sig, rnd = shifted[1:need], shifted[0]
-        sig, rnd, sticky, exp, sign, is_nan, is_inf, is_zero = pipe.cut(
-            "align", sig, rnd, sticky, exp, sign, is_nan, is_inf, is_zero)
+        field_range = (0 if fo.subnormals else e_lo - plan["lz_sat"] + fc, max(0, e_hi + fc))
+        sig, rnd, field = shifted[1:need], shifted[0], ranged(m, field, *field_range, "exp")
+        sig, rnd, sticky, field, sign, is_nan, is_inf, is_zero = pipe.cut(
+            "align", sig, rnd, sticky, field, sign, is_nan, is_inf, is_zero)
 
-        m.submodules.rounder = rounder = Rounder(fo, exp_range, self.rounding, self.saturate)
+        m.submodules.rounder = rounder = Rounder(fo, field_range, self.rounding, self.saturate)
         m.d.comb += [rounder.sign.eq(sign), rounder.is_nan.eq(is_nan),
                      rounder.is_inf.eq(is_inf), rounder.is_zero.eq(is_zero),
-                     rounder.exp.eq(exp), rounder.sig.eq(sig), rounder.round.eq(rnd),
+                     rounder.exp.eq(field), rounder.sig.eq(sig), rounder.round.eq(rnd),
                      rounder.sticky.eq(sticky)]
         y, = pipe.cut("output", rounder.y)
         m.d.comb += self.y.eq(y)

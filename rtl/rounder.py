@@ -20,8 +20,11 @@ __all__ = ["Rounder"]
 class Rounder(wiring.Component):
     """Round an aligned significand to ``fmt`` and pack it (combinational).
 
-    The value is ``(-1)**sign * (sig + round/2 + sticky/4...) * 2**(exp - bias - man_bits)``
-    where ``round`` is the bit just below ``sig`` and ``sticky`` the OR of all lower bits.
+    The caller aligns its exact result to the output's precision: ``sig`` holds the kept
+    significand (hidden bit at ``sig[man_bits]``, clear only for a subnormal), ``round``
+    the next lower bit and ``sticky`` the OR of all bits below that.  The value is then
+    ``(-1)**sign * (sig + round/2 + sticky/4) * 2**(max(exp, 1) - bias - man_bits)``
+    (sticky/4 standing for "some positive amount below half an ulp").
 
     Parameters
     ----------
@@ -38,10 +41,10 @@ class Rounder(wiring.Component):
     sign, is_nan, is_inf, is_zero : In(1)
         Result sign and class; ``is_nan`` > ``is_inf`` > ``is_zero`` > the value.
     exp : In(signed)
-        Biased exponent field of the result when ``sig[man_bits]`` is its leading one.
-        If ``sig[precision]`` is set the value is twice as large (one-bit normalisation is
-        done here); if neither bit is set the result is subnormal and ``exp`` must be 1.
-    sig : In(precision + 1)
+        Exponent field of the unrounded result: 0 for a subnormal; without subnormals it
+        may be 0 or negative (then the result flushes to zero).  Values above the
+        format's range overflow.
+    sig : In(precision)
     round, sticky : In(1)
     y : Out(fmt.width)
         The code; canonical NaN, signed zero (+0 only in ``fnuz``).
@@ -56,13 +59,13 @@ class Rounder(wiring.Component):
         super().__init__({
             "sign": In(1), "is_nan": In(1), "is_inf": In(1), "is_zero": In(1),
             "exp": In(Shape.cast(range(exp_range[0], exp_range[1] + 1))),
-            "sig": In(self.fmt.precision + 1), "round": In(1), "sticky": In(1),
+            "sig": In(self.fmt.precision), "round": In(1), "sticky": In(1),
             "y": Out(self.fmt.width),
         })
 
-    def _increment(self, kept_lsb, rnd, stk):
-        sign = self.sign
-        return {"rne": rnd & (stk | kept_lsb), "rna": rnd, "rtz": 0,
+    def _increment(self):
+        sign, rnd, stk, lsb = self.sign, self.round, self.sticky, self.sig[0]
+        return {"rne": rnd & (stk | lsb), "rna": rnd, "rtz": 0,
                 "rup": (rnd | stk) & ~sign, "rdn": (rnd | stk) & sign}[self.rounding]
 
     def _overflow_to_max(self):
@@ -74,24 +77,15 @@ class Rounder(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         f = self.fmt
-        p, mb = f.precision, f.man_bits
+        mb = f.man_bits
 
-        # One-bit normalisation: a set top bit shifts right by one into round/sticky.
-        top = self.sig[p]
-        kept = Mux(top, self.sig[1:], self.sig[:p])
-        rnd = Mux(top, self.sig[0], self.round)
-        stk = self.sticky | (top & self.round)
-
-        # Packed add: {exponent field - 1 + hidden bit, fraction} + increment, so a carry out
-        # of the fraction bumps the exponent and a rounded-up subnormal becomes normal.
+        # Packed add: {exponent field, fraction} + increment, so a carry out of the
+        # fraction bumps the exponent and a rounded-up subnormal becomes normal.
         lo, hi = self.exp_range
-        exp_part = Signal(range(lo - 1, hi + 2), name="exp_part")
-        m.d.comb += exp_part.eq(self.exp + top - 1 + kept[mb])
-        packed = Cat(kept[:mb], exp_part).as_signed()
-        mag = Signal(range((lo - 1) << mb, ((hi + 2) << mb) + 1), name="mag")
-        m.d.comb += mag.eq(packed + self._increment(kept[0], rnd, stk))
+        mag = Signal(range(lo << mb, ((hi + 1) << mb) + 1), name="mag")
+        m.d.comb += mag.eq(Cat(self.sig[:mb], self.exp).as_signed() + self._increment())
 
-        underflow = (mag <= 0) if lo - 1 < 0 else 0
+        underflow = (mag <= 0) if lo < 0 else 0
         overflow = mag > f.max_code
         sign_bit = self.sign << (f.width - 1)
         zero = sign_bit if f.has_neg_zero else 0
