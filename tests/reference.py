@@ -426,7 +426,7 @@ def assert_codes_equal(got, want, fmt: FloatFormat, what: str = "", inputs: dict
     want = np.asarray(want)
     assert got.shape == want.shape, (got.shape, want.shape)
     lines = mismatches(got.ravel(), want.ravel(), fmt,
-                       {k: (np.asarray(v).ravel(), w) for k, v in (inputs or {}).items()} or None,
+                       {k: (np.asarray(a).ravel(), w) for k, (a, w) in (inputs or {}).items()} or None,
                        nan_by_class=nan_by_class, limit=limit)
     if lines:
         pytest.fail(f"{what} [{fmt}]: {len(lines)} lines of mismatches\n" + "\n".join(lines))
@@ -474,7 +474,8 @@ def float_data(fmt: FloatFormat, n: int, seed: int, f32: bool = False,
     # 1. random bit patterns
     if f32:
         bits = rng.integers(0, 1 << 32, k, dtype=np.uint64).astype(np.uint32)
-        parts.append(bits.view(np.float32).astype(np.float64))
+        with np.errstate(invalid="ignore"):  # signalling NaNs
+            parts.append(bits.view(np.float32).astype(np.float64))
     else:
         parts.append(rng.integers(0, np.iinfo(np.uint64).max, k, dtype=np.uint64,
                                   endpoint=True).view(np.float64))
