@@ -211,8 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                     check_name(args.name)
                 except ValueError as exc:
                     raise UsageError(f"fpforge {args.command}: {exc}") from None
-        return {"gen": _cmd_gen, "area": _cmd_area, "verify": _cmd_verify}[args.command](
-            args, config)
+        command = {"gen": _cmd_gen, "area": _cmd_area, "verify": _cmd_verify}[args.command]
+        try:
+            return command(args, config)
+        except ValueError as exc:  # a configuration the command cannot take
+            raise UsageError(f"fpforge {args.command}: {exc}") from None
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

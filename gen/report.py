@@ -10,7 +10,7 @@ from fpforge.sim.formats import PRESETS
 
 __all__ = ["format_table", "format_table_text", "markdown_table", "replace_readme_section"]
 
-_NAN_TEXT = {"ieee": "IEEE (Inf, NaN)", "allones": "S.1..1.1..1 NaN, no Inf",
+_NAN_TEXT = {"ieee": "IEEE (Inf, NaN)", "allones": "NaN = all-ones code (either sign), no Inf",
              "negzero": "one NaN (-0 code), no Inf, no -0", "none": "finite only"}
 
 

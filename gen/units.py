@@ -15,7 +15,7 @@ from fpforge.rtl.fields import check_pipeline
 from fpforge.sim import arith
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.rounding import check_rounding
-from fpforge.tb.vectors import all_pairs, mul_operands
+from fpforge.tb.vectors import mul_operands
 
 __all__ = ["UnitConfig", "MulConfig", "UNITS", "Port"]
 
@@ -74,9 +74,21 @@ class UnitConfig:
         """``n`` corner + boundary + random input vectors."""
         raise NotImplementedError
 
+    def inputs_from_index(self, index: np.ndarray) -> dict[str, np.ndarray]:
+        """Input vectors numbered by ``index``: the bits of the index, split over the
+        operand ports in order (the first port most significant)."""
+        index = np.asarray(index, dtype=np.uint64)
+        out, shift = {}, self.input_bits
+        for name, fmt in self.operand_formats().items():
+            shift -= fmt.width
+            out[name] = (index >> np.uint64(shift)) & np.uint64((1 << fmt.width) - 1)
+        return out
+
     def all_inputs(self) -> dict[str, np.ndarray]:
-        """Every input combination (only for narrow inputs)."""
-        raise NotImplementedError
+        """Every input combination (for narrow inputs)."""
+        if self.input_bits > 24:
+            raise ValueError(f"{self.input_bits} input bits are too many to enumerate at once")
+        return self.inputs_from_index(np.arange(1 << self.input_bits, dtype=np.uint64))
 
     # ---- shared -----------------------------------------------------------------------
     @property
@@ -152,10 +164,6 @@ class MulConfig(UnitConfig):
 
     def test_inputs(self, n, seed):
         a, b = mul_operands(self.a, self.b, self.out, n, seed)
-        return {"a": a, "b": b}
-
-    def all_inputs(self):
-        a, b = all_pairs(self.a, self.b)
         return {"a": a, "b": b}
 
     def params(self) -> dict:

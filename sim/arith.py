@@ -12,7 +12,8 @@ from functools import lru_cache
 import numpy as np
 
 from fpforge.sim.formats import FloatClass, FloatFormat, parse
-from fpforge.sim.rounding import Raw, bit_length, check_rounding, low_mask, round_raw, shr
+from fpforge.sim.rounding import (Raw, bit_length, blocks, check_rounding, low_mask, round_raw,
+                                  shr)
 
 __all__ = ["Operand", "unpack", "mul", "check_codes", "check_result_format"]
 
@@ -36,7 +37,7 @@ def check_codes(codes, fmt: FloatFormat, label: str) -> np.ndarray:
     c = np.asarray(codes)
     if c.dtype.kind not in "ui":
         raise TypeError(f"{label} codes must be integers, not {c.dtype}")
-    if c.size and (c.min() < 0 or int(c.max()) >> fmt.width):
+    if c.size and ((c.dtype.kind == "i" and c.min() < 0) or int(c.max()) >> fmt.width):
         raise ValueError(f"{label} codes do not fit the {fmt.width}-bit format {fmt}")
     return c.astype(_U64)
 
@@ -48,9 +49,29 @@ def check_result_format(out_fmt: FloatFormat, *operand_fmts: FloatFormat) -> Non
                          f"{' x '.join(map(str, operand_fmts))} operands")
 
 
+#: formats up to this width unpack through a table of every code
+_TABLE_BITS = 16
+
+
 def unpack(codes, fmt: FloatFormat, label: str = "operand") -> Operand:
     """Decode codes into sign / exponent / integer significand and class flags."""
     c = check_codes(codes, fmt, label)
+    if fmt.width > _TABLE_BITS:
+        return _unpack_direct(c, fmt)
+    table, index = _unpack_table(fmt), c.astype(np.intp)
+    return Operand(*(getattr(table, f).take(index) for f in
+                     ("sign", "exp", "sig", "is_zero", "is_inf", "is_nan")))
+
+
+@lru_cache(maxsize=32)
+def _unpack_table(fmt: FloatFormat) -> Operand:
+    table = _unpack_direct(fmt.all_codes().astype(_U64), fmt)
+    for v in vars(table).values():
+        v.setflags(write=False)
+    return table
+
+
+def _unpack_direct(c: np.ndarray, fmt: FloatFormat) -> Operand:
     cls = fmt.classify(c)
     sign, ef, mf = fmt.fields(c)
     sig, exp = fmt._sig_exp(ef, mf)
@@ -64,8 +85,7 @@ def _product(a_sig, b_sig, width):
     (sig, exp_shift, sticky): product = (sig + t) * 2**exp_shift, t in [0,1), t>0 iff sticky.
     Products wider than 64 bits keep their top 64 bits."""
     if width <= 64:
-        zero = np.zeros(a_sig.shape, dtype=bool)
-        return a_sig * b_sig, np.zeros(a_sig.shape, dtype=np.int64), zero
+        return a_sig * b_sig, 0, None
     lo_mask, s32 = _U64(0xFFFFFFFF), _U64(32)
     a1, a0, b1, b0 = a_sig >> s32, a_sig & lo_mask, b_sig >> s32, b_sig & lo_mask
     mid1, mid2 = a1 * b0, a0 * b1
@@ -97,12 +117,16 @@ def mul(a, b, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = Fal
 
 def _mul_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate):
     a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
-    x, y = unpack(a, a_fmt, "a"), unpack(b, b_fmt, "b")
-    is_nan = x.is_nan | y.is_nan | (x.is_inf & y.is_zero) | (x.is_zero & y.is_inf)
-    sig, shift, sticky = _product(x.sig, y.sig, a_fmt.precision + b_fmt.precision)
-    raw = Raw(sign=x.sign ^ y.sign, exp=x.exp + y.exp + shift, sig=sig, sticky=sticky,
-              is_nan=is_nan, is_inf=(x.is_inf | y.is_inf) & ~is_nan)
-    return round_raw(raw, out_fmt, rounding, saturate)
+    shape, a, b = a.shape, a.ravel(), b.ravel()
+    out = np.empty(a.size, dtype=out_fmt.dtype)
+    for blk in blocks(a.size):
+        x, y = unpack(a[blk], a_fmt, "a"), unpack(b[blk], b_fmt, "b")
+        is_nan = x.is_nan | y.is_nan | (x.is_inf & y.is_zero) | (x.is_zero & y.is_inf)
+        sig, shift, sticky = _product(x.sig, y.sig, a_fmt.precision + b_fmt.precision)
+        raw = Raw(sign=x.sign ^ y.sign, exp=x.exp + y.exp + shift, sig=sig, sticky=sticky,
+                  is_nan=is_nan, is_inf=(x.is_inf | y.is_inf) & ~is_nan)
+        out[blk] = round_raw(raw, out_fmt, rounding, saturate)
+    return out.reshape(shape)
 
 
 @lru_cache(maxsize=64)

@@ -262,7 +262,8 @@ class FloatFormat:
         sign, ef, mf = self.fields(codes)
         cls = self.classify(codes)
         sig, exp = self._sig_exp(ef, mf)
-        mag = np.ldexp(sig.astype(np.float64), exp.astype(np.int32))
+        with np.errstate(over="ignore"):  # Inf/NaN fields overflow here; replaced below
+            mag = np.ldexp(sig.astype(np.float64), exp.astype(np.int32))
         mag = np.where(cls == FloatClass.INF, np.inf, mag)
         mag = np.where(cls == FloatClass.ZERO, 0.0, mag)
         out = np.where(sign == 1, -mag, mag)

@@ -27,7 +27,7 @@ import numpy as np
 from fpforge.sim.formats import FloatFormat, code_dtype
 
 __all__ = ["ROUNDING_MODES", "Raw", "round_raw", "round_float64", "check_rounding",
-           "bit_length", "shr", "low_mask"]
+           "bit_length", "shr", "low_mask", "blocks"]
 
 ROUNDING_MODES = ("rne", "rtz", "rna", "rup", "rdn")
 
@@ -51,12 +51,12 @@ class Raw:
     ``sign``).  A zero value (sig 0, no sticky) keeps ``sign``.
     """
 
-    sign: np.ndarray    # bool
-    exp: np.ndarray     # int64, exponent of sig's least significant bit
-    sig: np.ndarray     # uint64
-    sticky: np.ndarray  # bool
-    is_nan: np.ndarray  # bool
-    is_inf: np.ndarray  # bool
+    sign: np.ndarray             # bool
+    exp: np.ndarray              # int64, exponent of sig's least significant bit
+    sig: np.ndarray              # uint64
+    sticky: np.ndarray | None = None  # bool
+    is_nan: np.ndarray | None = None  # bool
+    is_inf: np.ndarray | None = None  # bool
 
 
 def bit_length(x: np.ndarray) -> np.ndarray:
@@ -83,79 +83,138 @@ def low_mask(n):
     return np.where(n >= 64, ~_U64(0), (_ONE << np.minimum(n, 63).astype(_U64)) - _ONE)
 
 
+#: The rounding core works on significands normalised to their msb at bit P; P + 2 < 63
+#: leaves room for the rounding add and for shifts that discard everything.
+_P = 60
+#: Elements per block: numpy temporaries of this size stay in cache.
+_BLOCK = 1 << 16
+#: msb exponent given to zero significands: far below any format's range.
+_E_ZERO = -(1 << 20)
+
+
+def blocks(n: int):
+    """Slices of at most ``_BLOCK`` elements covering ``range(n)``: golden functions work
+    block by block so their numpy temporaries stay in cache."""
+    return (slice(i, min(i + _BLOCK, n)) for i in range(0, n, _BLOCK))
+
+
+def _as_flat(value, shape, dtype):
+    if value is None:
+        return None
+    return np.broadcast_to(np.asarray(value, dtype=dtype), shape).ravel()
+
+
 def round_raw(raw: Raw, fmt: FloatFormat, rounding: str = "rne",
               saturate: bool = False) -> np.ndarray:
-    """Round exact values to ``fmt`` codes (dtype ``fmt.dtype``), once."""
-    check_rounding(rounding)
-    m = fmt.man_bits
-    sign = np.asarray(raw.sign, dtype=bool)
-    sig = np.asarray(raw.sig, dtype=_U64)
-    exp = np.asarray(raw.exp, dtype=np.int64)
-    sticky = np.asarray(raw.sticky, dtype=bool)
+    """Round exact values to ``fmt`` codes (dtype ``fmt.dtype``), once.
 
-    # Exponent of the result's ulp: the msb binade, clamped to the subnormal binade.
-    msb_exp = exp + bit_length(sig) - 1
-    ulp_exp = (np.maximum(msb_exp, fmt.emin) if fmt.subnormals else msb_exp) - m
-    shift = np.where(sig == 0, 0, ulp_exp - exp)  # significand bits below the result ulp
-    if np.any(sticky & (shift < 1)):
+    ``raw.sticky``, ``raw.is_nan`` and ``raw.is_inf`` may be None (all False).
+    """
+    check_rounding(rounding)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (raw.sign, raw.exp, raw.sig)
+                                  if v is not None))
+    sign, exp, sig = (_as_flat(raw.sign, shape, bool), _as_flat(raw.exp, shape, np.int64),
+                      _as_flat(raw.sig, shape, _U64))
+    sticky, is_nan, is_inf = (_as_flat(v, shape, bool)
+                              for v in (raw.sticky, raw.is_nan, raw.is_inf))
+    out = np.empty(sig.size, dtype=code_dtype(fmt.width))
+    for b in blocks(sig.size):
+        # Normalise the significand to its msb at bit P.
+        s_sig, s_sticky = sig[b], None if sticky is None else sticky[b]
+        if s_sticky is not None and np.any(s_sticky & (s_sig == 0)):
+            raise ValueError("sticky with a zero significand: keep more bits")
+        bl = bit_length(s_sig)
+        msb_exp = np.where(bl == 0, _E_ZERO, exp[b] + bl - 1)
+        up = _P + 1 - bl
+        norm = s_sig << np.maximum(up, 0).astype(_U64)
+        if (up < 0).any():  # wider than P+1 bits: the dropped bits join sticky
+            down = np.maximum(-up, 0)
+            lost = (s_sig & low_mask(down)) != 0
+            norm = np.where(up < 0, s_sig >> down.astype(_U64), norm)
+            s_sticky = lost if s_sticky is None else s_sticky | lost
+        out[b] = _round_core(fmt, rounding, saturate, sign[b], msb_exp, norm, s_sticky,
+                             None if is_nan is None else is_nan[b],
+                             None if is_inf is None else is_inf[b], known_low=up)
+    return out.reshape(shape)
+
+
+def _round_core(fmt, rounding, saturate, sign, msb_exp, sig, sticky, is_nan, is_inf,
+                known_low=None):
+    """Round one block.  ``sig`` (uint64) has its msb at bit ``_P`` (0 for zero, whose
+    ``msb_exp`` must be ``_E_ZERO``); ``sticky`` stands for bits below bit 0; the
+    ``known_low`` lowest bits are zeros shifted in by normalisation (not known to be
+    zero if sticky)."""
+    m = fmt.man_bits
+    base = _P - m  # bits below the ulp of a normal result
+    if fmt.subnormals:
+        extra = np.maximum(fmt.emin - msb_exp, 0)  # further right shift of a subnormal
+        drop = np.minimum(extra + base, _P + 2)
+        field = msb_exp + extra + fmt.bias          # 1 for subnormals
+        shift = drop.astype(_U64)
+    else:
+        drop, field, shift = base, msb_exp + fmt.bias, _U64(base)
+    if sticky is not None and known_low is not None and np.any(sticky & (drop <= known_low)):
         raise ValueError("sticky stands for bits above the round bit: keep more bits")
 
-    # Split into kept significand, round bit and sticky (or shift left when exact).
-    right = np.maximum(shift, 0)
-    kept = np.where(shift < 0, sig << np.minimum(-shift, 63).astype(_U64), shr(sig, right))
-    half = np.maximum(right - 1, 0)
-    round_bit = (right > 0) & ((shr(sig, half) & _ONE) == 1)
-    low = sticky | ((right > 1) & ((sig & low_mask(half)) != 0))
+    # Kept significand plus rounding increment in one add: r = (sig + add) >> drop.
+    if rounding == "rtz":
+        rounded = sig >> shift
+    else:
+        half = _ONE << (shift - _ONE)
+        if rounding == "rna":
+            add = half
+        elif rounding == "rne":
+            odd = (sig >> shift) & _ONE
+            if sticky is not None:
+                odd |= sticky.astype(_U64)
+            add = half - _ONE + odd
+        else:  # directed: up when inexact and the sign points that way
+            up = ~sign if rounding == "rup" else sign
+            ulp_minus = (_ONE << shift) - _ONE
+            if sticky is not None:
+                ulp_minus = ulp_minus + sticky.astype(_U64)
+            add = np.where(up, ulp_minus, _U64(0))
+        rounded = (sig + add) >> shift
 
-    inexact = round_bit | low
-    if rounding == "rne":
-        inc = round_bit & (low | ((kept & _ONE) == 1))
-    elif rounding == "rna":
-        inc = round_bit
-    elif rounding == "rtz":
-        inc = np.zeros_like(round_bit)
-    elif rounding == "rup":
-        inc = inexact & ~sign
-    else:  # rdn
-        inc = inexact & sign
-
-    # Packed add: (field - 1) * 2**m + kept, so a carry out of the significand bumps the
-    # exponent field and a subnormal that rounds up becomes the smallest normal.
-    field = ulp_exp + m + fmt.bias
-    underflow = field < 0
-    field_c = np.clip(field, 0, fmt.exp_field_max + 1).astype(_U64)
-    mag = (field_c << _U64(m)) + kept + inc.astype(_U64) - (_ONE << _U64(m))
-    mag = np.where(underflow | (sig == 0) & ~sticky, _U64(0), mag)
+    # Packed add: (field - 1) * 2**m + rounded, so a carry out of the significand bumps
+    # the exponent field and a subnormal that rounds up becomes the smallest normal.
+    # Without subnormals a field below 0 (or a rounded 2**-bias) flushes to zero.
+    # (uint64: the largest sum, (2**E + 1) * 2**m, fits for every width up to 64.)
+    under = field < 0 if not fmt.subnormals else None
+    field = np.clip(field, 0, fmt.exp_field_max + 1).astype(_U64)
+    mag = (field << _U64(m)) + rounded - _U64(1 << m)
+    if under is not None:
+        mag[under] = 0
 
     # Overflow: +-max, or Inf (NaN in formats without Inf), by mode.
-    overflow = mag > _U64(fmt.max_code)
+    overflow = mag > fmt.max_code
     if saturate or rounding == "rtz" or not fmt.has_nan:
-        to_max = np.ones_like(sign)
-    elif rounding == "rup":
-        to_max = sign
-    elif rounding == "rdn":
-        to_max = ~sign
+        to_max = True
+    elif rounding in ("rup", "rdn"):
+        to_max = sign if rounding == "rup" else ~sign
     else:
-        to_max = np.zeros_like(sign)
-    mag = np.where(overflow & to_max, _U64(fmt.max_code), mag)
+        to_max = False
+    big = overflow & ~to_max if to_max is not True else None
+    if overflow.any():
+        mag = np.where(overflow, fmt.max_code, mag)
 
     # Specials: Inf/NaN inputs keep their class whatever `saturate` says.
-    is_nan = np.asarray(raw.is_nan, dtype=bool)
-    is_inf = (np.asarray(raw.is_inf, dtype=bool) | overflow & ~to_max) & ~is_nan
-    if fmt.has_inf:
-        mag = np.where(is_inf, _U64(fmt.inf_code), mag)
-    elif fmt.has_nan:
-        is_nan = is_nan | is_inf
-    else:
-        mag = np.where(is_inf, _U64(fmt.max_code), mag)
+    if is_inf is not None or (big is not None and big.any()):
+        inf = big if is_inf is None else (is_inf if big is None else is_inf | big)
+        if fmt.has_inf:
+            mag = np.where(inf, _U64(fmt.inf_code), mag)
+        elif fmt.has_nan:
+            is_nan = inf if is_nan is None else is_nan | inf
+        else:
+            mag = np.where(inf, _U64(fmt.max_code), mag)
 
-    neg = sign & ((mag != 0) | fmt.has_neg_zero)
+    neg = sign if fmt.has_neg_zero else sign & (mag != 0)
     code = mag | (neg.astype(_U64) << _U64(fmt.width - 1))
-    if is_nan.any():
+    if is_nan is not None and is_nan.any():
         if not fmt.has_nan:
             raise ValueError(f"format {fmt} cannot represent NaN")
         code = np.where(is_nan, _U64(fmt.nan_code), code)
-    return code.astype(code_dtype(fmt.width))
+    return code
 
 
 _F64_FRAC = 52
@@ -165,14 +224,26 @@ _F64_BIAS = 1023
 def round_float64(values, fmt: FloatFormat, rounding: str = "rne",
                   saturate: bool = False) -> np.ndarray:
     """float64 values -> ``fmt`` codes, rounded once from the exact binary64 value."""
+    check_rounding(rounding)
     x = np.ascontiguousarray(values, dtype=np.float64)
-    bits = x.view(_U64)
-    sign = (bits >> _U64(63)) == 1
-    ef = ((bits >> _U64(_F64_FRAC)) & _U64(0x7FF)).astype(np.int64)
-    frac = bits & _U64((1 << _F64_FRAC) - 1)
-    special = ef == 0x7FF
-    sig = np.where(special, _U64(0), frac | ((ef != 0).astype(_U64) << _U64(_F64_FRAC)))
-    raw = Raw(sign=sign, exp=np.maximum(ef, 1) - (_F64_BIAS + _F64_FRAC), sig=sig,
-              sticky=np.zeros_like(sign), is_nan=special & (frac != 0),
-              is_inf=special & (frac == 0))
-    return round_raw(raw, fmt, rounding, saturate)
+    bits = x.reshape(-1).view(_U64)
+    out = np.empty(bits.size, dtype=code_dtype(fmt.width))
+    frac_mask, up = _U64((1 << _F64_FRAC) - 1), _U64(_P - _F64_FRAC)
+    for b in blocks(bits.size):
+        blk = bits[b]
+        field = ((blk >> _U64(_F64_FRAC)) & _U64(0x7FF)).astype(np.int64)
+        frac = blk & frac_mask
+        sig = (frac | ((field != 0).astype(_U64) << _U64(_F64_FRAC))) << up
+        msb_exp = field - _F64_BIAS
+        tiny = field == 0
+        if tiny.any():  # zero and binary64 subnormals: normalise
+            bl = bit_length(frac[tiny])
+            sig[tiny] = (frac[tiny] << (_P + 1 - bl).astype(_U64)) & np.where(bl == 0, _U64(0), ~_U64(0))
+            msb_exp[tiny] = np.where(bl == 0, _E_ZERO, 1 - _F64_BIAS - _F64_FRAC + bl - 1)
+        special = field == 0x7FF
+        is_nan = is_inf = None
+        if special.any():
+            is_nan, is_inf = special & (frac != 0), special & (frac == 0)
+        out[b] = _round_core(fmt, rounding, saturate, (blk >> _U64(63)) == 1,
+                                        msb_exp, sig, None, is_nan, is_inf)
+    return out.reshape(x.shape)

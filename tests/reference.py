@@ -10,10 +10,13 @@ Two implementations of the same definitions:
   ``test_formats.py``) and caches a decode table per format up to 16 bits;
 * the *definitional* reference (``frac_round``, ``frac_mul``) is the original, slow
   ``fractions.Fraction`` transcription of the definitions; the tests check the fast
-  reference against it on a sample (``test_golden_mul.py::test_fast_reference_*``).
+  reference against it on samples (``test_fast_*reference_matches_fraction_reference``).
 
 Both use only format *parameters* (``exp_bits``, ``man_bits``, ``bias``, ``nan``,
 ``subnormals``) and, for the Fraction version, ``FloatFormat.value``/``.max``.
+
+Also here, shared by the test modules: ``assert_codes_equal`` (reports mismatches in hex),
+the ml_dtypes type table and ``float_data`` (float64 test data for rounding).
 """
 
 from __future__ import annotations
@@ -246,7 +249,8 @@ def ref_round(x, fmt: FloatFormat, mode: str, saturate: bool = False,
 
 def ref_round_many(values, fmt: FloatFormat, mode: str, saturate: bool = False) -> np.ndarray:
     """ref_round over an array of float64 values."""
-    out = [ref_round(float(v), fmt, mode, saturate) for v in np.asarray(values, np.float64).tolist()]
+    vals = np.asarray(values, np.float64).tolist()
+    out = [ref_round(float(v), fmt, mode, saturate) for v in vals]
     return np.array(out, dtype=np.uint64)
 
 
@@ -401,7 +405,7 @@ def mismatches(got, want, fmt: FloatFormat, inputs: dict | None = None, nan_by_c
         if inputs:
             parts = []
             for k, (arr, width_or_fmt) in inputs.items():
-                v = arr[i]
+                v = arr[i].item() if hasattr(arr[i], "item") else arr[i]
                 if isinstance(width_or_fmt, int):
                     parts.append(f"{k}={int(v):#0{width_or_fmt // 4 + 2}x}")
                 else:
@@ -417,7 +421,7 @@ def mismatches(got, want, fmt: FloatFormat, inputs: dict | None = None, nan_by_c
 
 
 def assert_codes_equal(got, want, fmt: FloatFormat, what: str = "", inputs: dict | None = None,
-                       nan_by_class: bool = False, limit: int = 50) -> None:
+                       nan_by_class: bool = False, limit: int = 200) -> None:
     """Fail with every mismatch (up to ``limit`` lines, then the count) in hex.
     ``inputs`` maps a label to ``(array, width_in_bits)`` (hex) or ``(array, None)`` (repr)."""
     import pytest
@@ -425,11 +429,11 @@ def assert_codes_equal(got, want, fmt: FloatFormat, what: str = "", inputs: dict
     got = np.asarray(got)
     want = np.asarray(want)
     assert got.shape == want.shape, (got.shape, want.shape)
-    lines = mismatches(got.ravel(), want.ravel(), fmt,
-                       {k: (np.asarray(a).ravel(), w) for k, (a, w) in (inputs or {}).items()} or None,
+    flat = {k: (np.asarray(a).ravel(), w) for k, (a, w) in (inputs or {}).items()}
+    lines = mismatches(got.ravel(), want.ravel(), fmt, flat or None,
                        nan_by_class=nan_by_class, limit=limit)
     if lines:
-        pytest.fail(f"{what} [{fmt}]: {len(lines)} lines of mismatches\n" + "\n".join(lines))
+        pytest.fail(f"{what} [{fmt}]: mismatches (inputs -> got, want, hex)\n" + "\n".join(lines))
 
 
 # ==== ml_dtypes / numpy types ===========================================================
@@ -517,7 +521,8 @@ def float_data(fmt: FloatFormat, n: int, seed: int, f32: bool = False,
              mn * (1 - 2.0 ** -m), 1e-300, 5e-324, 1.0, 0.0]
     edges = np.array(edges, dtype=np.float64)
     edges = np.concatenate([edges, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
-    edges = np.concatenate([edges, -edges, [np.inf, -np.inf]] + ([[np.nan, -np.nan]] if nan else []))
+    edges = np.concatenate([edges, -edges, [np.inf, -np.inf]]
+                           + ([[np.nan, -np.nan]] if nan else []))
     parts.append(edges)
     out = np.concatenate(parts)
     if f32:

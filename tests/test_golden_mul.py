@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import zlib
 
-import ml_dtypes
 import numpy as np
 import pytest
 import softfloatpy as sf
@@ -81,41 +80,43 @@ def _targeted_operands(a_fmt, b_fmt, out_fmt, n, rng):
 
 @functools.lru_cache(maxsize=None)
 def _pool(a_name, b_name, o_name, n_random, seed):
-    """(corner a, corner b, random a, random b): the corner cross-product (sampled when it
-    exceeds CORNER_CAP: all pairs of non-power-of-two corners plus a random sample) and
-    ``n_random`` boundary-targeted/uniform random pairs, from ``mul_operands``."""
+    """(every-case pairs, sampled corner pairs, random pairs), each an (a, b) tuple.
+
+    Every-case pairs: the corner cross-product, or where it exceeds CORNER_CAP (e11m52:
+    17 M pairs) all pairs of the corners other than the powers of two inside the range;
+    sampled: then 300,000 random pairs of the full cross-product, for sharding over the
+    cases.  Random: ``n_random`` boundary-targeted and uniform pairs from ``mul_operands``."""
     a_fmt, b_fmt, o_fmt = parse(a_name), parse(b_name), parse(o_name)
     ca, cb = corner_codes(a_fmt), corner_codes(b_fmt)
     n_corner = ca.size * cb.size
+    empty = np.zeros(0, dtype=np.uint64)
     if n_corner <= CORNER_CAP:
         x, y = mul_operands(a_fmt, b_fmt, o_fmt, n_corner + n_random, seed=seed)
         assert x.size == n_corner + n_random
-        return x[:n_corner], y[:n_corner], x[n_corner:], y[n_corner:]
+        return (x[:n_corner], y[:n_corner]), (empty, empty), (x[n_corner:], y[n_corner:])
     rng = np.random.default_rng(seed)
 
-    def core(c, f):  # corners other than the powers of two strictly inside the range
+    def core(c, f):
         field = (c >> np.uint64(f.man_bits)) & np.uint64(f.exp_field_max)
         inner = (field >= 2) & (field <= f.exp_field_max - 2) & (field != f.bias)
         return c[((c & np.uint64(f.man_mask)) != 0) | ~inner]
     ka, kb = core(ca, a_fmt), core(cb, b_fmt)
-    i = rng.integers(0, n_corner, 10 * 30_000)
-    x = np.concatenate([np.repeat(ka, kb.size), ca[i // cb.size]])
-    y = np.concatenate([np.tile(kb, ka.size), cb[i % cb.size]])
-    rx, ry = _targeted_operands(a_fmt, b_fmt, o_fmt, n_random, rng)
-    return x, y, rx, ry
+    i = rng.integers(0, n_corner, 300_000)
+    return ((np.repeat(ka, kb.size), np.tile(kb, ka.size)), (ca[i // cb.size], cb[i % cb.size]),
+            _targeted_operands(a_fmt, b_fmt, o_fmt, n_random, rng))
 
 
 def _case_vectors(cfg, case_index, n_cases=len(CASES), random_per_case=RANDOM_PER_CASE,
                   shard_corners=False):
-    """Vectors for one (mode, saturate) case of a config: every corner pair (or, with
+    """Vectors for one (mode, saturate) case of a config: every corner pair (with
     ``shard_corners``, every ``n_cases``-th) plus a disjoint ``n_cases``-th of the random
-    pool (interleaved, so every case gets targeted and uniform pairs alike)."""
+    pool (interleaved, so that every case gets targeted and uniform pairs alike)."""
     a, b, o = CONFIGS[cfg]
-    cx, cy, rx, ry = _pool(a, b, o, random_per_case * n_cases, _seed(cfg))
-    if shard_corners or cx.size > CORNER_CAP:
+    (cx, cy), (sx, sy), (rx, ry) = _pool(a, b, o, random_per_case * n_cases, _seed(cfg))
+    if shard_corners:
         cx, cy = cx[case_index::n_cases], cy[case_index::n_cases]
-    return (np.concatenate([cx, rx[case_index::n_cases]]),
-            np.concatenate([cy, ry[case_index::n_cases]]))
+    k = slice(case_index, None, n_cases)
+    return np.concatenate([cx, sx[k], rx[k]]), np.concatenate([cy, sy[k], ry[k]])
 
 
 def _check(got, want, a_fmt, b_fmt, o_fmt, x, y, what, nan_by_class=False):

