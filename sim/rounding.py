@@ -138,43 +138,51 @@ def round_raw(raw: Raw, fmt: FloatFormat, rounding: str = "rne",
     return out.reshape(shape)
 
 
+def _round_at(sig, shift, sign, sticky, rounding):
+    """Kept significand plus rounding increment in one add: ``(sig + add) >> shift``, where
+    ``shift`` (>= 1, scalar or per element) bits are discarded."""
+    if rounding == "rtz":
+        return sig >> shift
+    half = _ONE << (shift - _ONE)
+    if rounding == "rna":
+        add = half
+    elif rounding == "rne":  # ties to even: below half, or half with an even kept lsb
+        odd = (sig >> shift) & _ONE
+        if sticky is not None:
+            odd |= sticky.astype(_U64)
+        add = half - _ONE + odd
+    else:  # directed: up when inexact and the sign points that way
+        up = ~sign if rounding == "rup" else sign
+        ulp_minus = (_ONE << shift) - _ONE
+        if sticky is not None:
+            ulp_minus = ulp_minus + sticky.astype(_U64)
+        add = np.where(up, ulp_minus, _U64(0))
+    return (sig + add) >> shift
+
+
 def _round_core(fmt, rounding, saturate, sign, msb_exp, sig, sticky, is_nan, is_inf,
-                known_low=None):
-    """Round one block.  ``sig`` (uint64) has its msb at bit ``_P`` (0 for zero, whose
+                top=_P, known_low=None):
+    """Round one block.  ``sig`` (uint64) has its msb at bit ``top`` (0 for zero, whose
     ``msb_exp`` must be ``_E_ZERO``); ``sticky`` stands for bits below bit 0; the
     ``known_low`` lowest bits are zeros shifted in by normalisation (not known to be
     zero if sticky)."""
     m = fmt.man_bits
-    base = _P - m  # bits below the ulp of a normal result
+    base = top - m  # bits below the ulp of a normal result
+    field = msb_exp + fmt.bias
+    rounded = _round_at(sig, _U64(base), sign, sticky, rounding)
+    drop = base
     if fmt.subnormals:
-        extra = np.maximum(fmt.emin - msb_exp, 0)  # further right shift of a subnormal
-        drop = np.minimum(extra + base, _P + 2)
-        field = msb_exp + extra + fmt.bias          # 1 for subnormals
-        shift = drop.astype(_U64)
-    else:
-        drop, field, shift = base, msb_exp + fmt.bias, _U64(base)
+        # Below the smallest normal the ulp stays put: shift further right (capped where
+        # everything, round bit included, is discarded) and take field 1.
+        sub = np.flatnonzero(msb_exp < fmt.emin)
+        if sub.size:
+            drop = np.full(sig.shape, base)
+            drop[sub] = np.minimum(fmt.emin - msb_exp[sub] + base, top + 2)
+            rounded[sub] = _round_at(sig[sub], drop[sub].astype(_U64), sign[sub],
+                                     None if sticky is None else sticky[sub], rounding)
+            field[sub] = 1
     if sticky is not None and known_low is not None and np.any(sticky & (drop <= known_low)):
         raise ValueError("sticky stands for bits above the round bit: keep more bits")
-
-    # Kept significand plus rounding increment in one add: r = (sig + add) >> drop.
-    if rounding == "rtz":
-        rounded = sig >> shift
-    else:
-        half = _ONE << (shift - _ONE)
-        if rounding == "rna":
-            add = half
-        elif rounding == "rne":
-            odd = (sig >> shift) & _ONE
-            if sticky is not None:
-                odd |= sticky.astype(_U64)
-            add = half - _ONE + odd
-        else:  # directed: up when inexact and the sign points that way
-            up = ~sign if rounding == "rup" else sign
-            ulp_minus = (_ONE << shift) - _ONE
-            if sticky is not None:
-                ulp_minus = ulp_minus + sticky.astype(_U64)
-            add = np.where(up, ulp_minus, _U64(0))
-        rounded = (sig + add) >> shift
 
     # Packed add: (field - 1) * 2**m + rounded, so a carry out of the significand bumps
     # the exponent field and a subnormal that rounds up becomes the smallest normal.
@@ -186,34 +194,42 @@ def _round_core(fmt, rounding, saturate, sign, msb_exp, sig, sticky, is_nan, is_
     if under is not None:
         mag[under] = 0
 
+    return _finish(fmt, rounding, saturate, sign, mag, is_nan, is_inf)
+
+
+def _finish(fmt, rounding, saturate, sign, mag, is_nan, is_inf):
+    """Rounded magnitudes (packed field and fraction, uint64) -> codes: overflow by mode,
+    Inf/NaN inputs, sign."""
     # Overflow: +-max, or Inf (NaN in formats without Inf), by mode.
-    overflow = mag > fmt.max_code
-    if saturate or rounding == "rtz" or not fmt.has_nan:
-        to_max = True
-    elif rounding in ("rup", "rdn"):
-        to_max = sign if rounding == "rup" else ~sign
-    else:
-        to_max = False
-    big = overflow & ~to_max if to_max is not True else None
+    overflow = mag > _U64(fmt.max_code)
+    inf = is_inf
     if overflow.any():
-        mag = np.where(overflow, fmt.max_code, mag)
+        if saturate or rounding == "rtz" or not fmt.has_nan:
+            to_max = overflow
+        elif rounding in ("rup", "rdn"):
+            to_max = overflow & (sign if rounding == "rup" else ~sign)
+        else:
+            to_max = None
+        big = overflow if to_max is None else overflow & ~to_max
+        if to_max is not None:
+            mag[to_max] = fmt.max_code
+        inf = big if inf is None else inf | big
 
     # Specials: Inf/NaN inputs keep their class whatever `saturate` says.
-    if is_inf is not None or (big is not None and big.any()):
-        inf = big if is_inf is None else (is_inf if big is None else is_inf | big)
+    if inf is not None and inf.any():
         if fmt.has_inf:
-            mag = np.where(inf, _U64(fmt.inf_code), mag)
+            mag[inf] = fmt.inf_code
         elif fmt.has_nan:
             is_nan = inf if is_nan is None else is_nan | inf
         else:
-            mag = np.where(inf, _U64(fmt.max_code), mag)
+            mag[inf] = fmt.max_code
 
     neg = sign if fmt.has_neg_zero else sign & (mag != 0)
     code = mag | (neg.astype(_U64) << _U64(fmt.width - 1))
     if is_nan is not None and is_nan.any():
         if not fmt.has_nan:
             raise ValueError(f"format {fmt} cannot represent NaN")
-        code = np.where(is_nan, _U64(fmt.nan_code), code)
+        code[is_nan] = fmt.nan_code
     return code
 
 
@@ -223,27 +239,53 @@ _F64_BIAS = 1023
 
 def round_float64(values, fmt: FloatFormat, rounding: str = "rne",
                   saturate: bool = False) -> np.ndarray:
-    """float64 values -> ``fmt`` codes, rounded once from the exact binary64 value."""
+    """float64 values -> ``fmt`` codes, rounded once from the exact binary64 value.
+
+    A binary64 code is itself a packed (exponent field, fraction) integer, so for results
+    in the format's normal range the packed add works on it directly: add the rounding
+    increment at the format's ulp, shift, and rebias the exponent.  Zeros, binary64
+    subnormals, specials and results below the format's normal range go through the
+    general core.
+    """
     check_rounding(rounding)
     x = np.ascontiguousarray(values, dtype=np.float64)
     bits = x.reshape(-1).view(_U64)
     out = np.empty(bits.size, dtype=code_dtype(fmt.width))
-    frac_mask, up = _U64((1 << _F64_FRAC) - 1), _U64(_P - _F64_FRAC)
+    m = fmt.man_bits
+    shift = _U64(_F64_FRAC - m)
+    rebias = _U64((_F64_BIAS - fmt.bias) << m) if _F64_BIAS >= fmt.bias else None
+    low_field = fmt.emin + _F64_BIAS if fmt.subnormals else _F64_BIAS - fmt.bias
     for b in blocks(bits.size):
         blk = bits[b]
-        field = ((blk >> _U64(_F64_FRAC)) & _U64(0x7FF)).astype(np.int64)
-        frac = blk & frac_mask
-        sig = (frac | ((field != 0).astype(_U64) << _U64(_F64_FRAC))) << up
-        msb_exp = field - _F64_BIAS
-        tiny = field == 0
-        if tiny.any():  # zero and binary64 subnormals: normalise
-            bl = bit_length(frac[tiny])
-            sig[tiny] = (frac[tiny] << (_P + 1 - bl).astype(_U64)) & np.where(bl == 0, _U64(0), ~_U64(0))
-            msb_exp[tiny] = np.where(bl == 0, _E_ZERO, 1 - _F64_BIAS - _F64_FRAC + bl - 1)
-        special = field == 0x7FF
-        is_nan = is_inf = None
-        if special.any():
-            is_nan, is_inf = special & (frac != 0), special & (frac == 0)
-        out[b] = _round_core(fmt, rounding, saturate, (blk >> _U64(63)) == 1,
-                                        msb_exp, sig, None, is_nan, is_inf)
+        sign = (blk >> _U64(63)) == 1
+        packed = blk & _U64((1 << 63) - 1)
+        rounded = _round_at(packed, shift, sign, None, rounding)
+        if rebias is None:
+            mag = rounded + _U64((fmt.bias - _F64_BIAS) << m)
+        else:
+            mag = rounded - rebias
+        raw_field = packed >> _U64(_F64_FRAC)
+        slow = np.flatnonzero((raw_field < _U64(max(low_field, 1))) | (raw_field == _U64(0x7FF)))
+        if slow.size:
+            mag[slow] = 0  # placeholder, replaced below
+        code = _finish(fmt, rounding, saturate, sign, mag, None, None)
+        if slow.size:
+            code[slow] = _round_float64_general(blk[slow], fmt, rounding, saturate)
+        out[b] = code
     return out.reshape(x.shape)
+
+
+def _round_float64_general(bits, fmt, rounding, saturate):
+    """The general core on binary64 codes: zeros, subnormals, specials, tiny results."""
+    field = ((bits >> _U64(_F64_FRAC)) & _U64(0x7FF)).astype(np.int64)
+    frac = bits & _U64((1 << _F64_FRAC) - 1)
+    sig = frac | (_ONE << _U64(_F64_FRAC))
+    msb_exp = field - _F64_BIAS
+    tiny = np.flatnonzero(field == 0)
+    if tiny.size:  # zero and binary64 subnormals: normalise (zero: msb_exp _E_ZERO)
+        bl = bit_length(frac[tiny])
+        sig[tiny] = np.where(bl == 0, _U64(0), frac[tiny] << (_F64_FRAC + 1 - bl).astype(_U64))
+        msb_exp[tiny] = np.where(bl == 0, _E_ZERO, 1 - _F64_BIAS - _F64_FRAC + bl - 1)
+    special = field == 0x7FF
+    return _round_core(fmt, rounding, saturate, (bits >> _U64(63)) == 1, msb_exp, sig, None,
+                       special & (frac != 0), special & (frac == 0), top=_F64_FRAC)
