@@ -93,25 +93,22 @@ class FPMultiplier(wiring.Component):
         t2_base = fo.emin - fo.man_bits - lsb_const
         field_const = lsb_const + t1_base + fo.man_bits + fo.bias
 
-        def operand_cases(f):  # (subnormal?, msb of the significand, exponent field range)
-            normal = (False, f.man_bits, (1 if f.subnormals else 0, f.max_code >> f.man_bits))
-            return [normal, (True, 0, (1, 1))] if f.subnormals else [normal]
+        def classes(f):  # (msb of the significand, largest exponent field) per operand class
+            normal = (f.man_bits, f.max_code >> f.man_bits)
+            return [normal, (0, 1)] if f.subnormals else [normal]
 
-        cases = []  # (largest leading-zero count, largest esum) per operand class pair
-        for _, msb_a, ea in operand_cases(fa):
-            for _, msb_b, eb in operand_cases(fb):
-                cases.append((width - 1 - msb_a - msb_b, ea[1] + eb[1]))
-        if fo.subnormals:
-            # smallest S such that lz >= S can only happen for subnormal results
-            lz_sat = next(s for s in range(1, width + 1)
+        # (largest leading-zero count, largest esum) for each pair of operand classes
+        cases = [(width - 1 - msb_a - msb_b, ea + eb)
+                 for msb_a, ea in classes(fa) for msb_b, eb in classes(fb)]
+        lz_max = max(lz for lz, _ in cases)
+        if fo.subnormals:  # smallest S such that lz >= S only happens for subnormal results
+            lz_sat = next(s for s in range(1, lz_max + 2)
                           if all(lz < s or e + field_const - 1 < s for lz, e in cases))
+            normal_lz_max = lz_sat - 1
         else:
-            lz_sat = max(lz for lz, _ in cases)
-        esum = (sum(c[2][0] for c in (operand_cases(fa)[0], operand_cases(fb)[0])),
+            lz_sat = normal_lz_max = lz_max
+        esum = ((1 if fa.subnormals else 0) + (1 if fb.subnormals else 0),
                 max(e for _, e in cases))
-        normal_lz_max = min(lz_sat, max(lz for lz, _ in cases))
-        if fo.subnormals:
-            normal_lz_max = min(normal_lz_max, lz_sat - 1)
         pad = max(0, normal_lz_max - t1_base)
         drop_hi = max(t1_base, t2_base - esum[0] if fo.subnormals else t1_base) + pad
         drop_max = min(drop_hi, width + pad + 1)  # beyond: everything is sticky

