@@ -52,8 +52,6 @@ class FPMultiplier(wiring.Component):
 
     #: cut points, most useful first
     CUTS = ["output", "product", "align", "input"]
-    #: products wider than this get the parallel (faster, larger) subnormal test
-    FAST_SUBNORMAL_TEST_WIDTH = 8
 
     def __init__(self, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,
                  pipeline: int = 0):
@@ -148,14 +146,10 @@ class FPMultiplier(wiring.Component):
         field = ranged(m, esum - lz + fc, e_lo - plan["lz_sat"] + fc, e_hi + fc, "field")
         drop_expr = plan["t1_base"] - lz
         if fo.subnormals:
-            # Subnormal iff the normal field would be < 1.  Wide products test it as
-            # lz > esum + fc - 1, whose right side comes from esum alone, off the slow lz
-            # path; narrow ones (shallow anyway) reuse the field adder, which is smaller.
-            if plan["width"] > self.FAST_SUBNORMAL_TEST_WIDTH:
-                limit = ranged(m, esum + (fc - 1), e_lo + fc - 1, e_hi + fc - 1, "sub_limit")
-                subnormal = lz > limit
-            else:
-                subnormal = field < 1
+            # Subnormal iff the normal field would be < 1, i.e. lz > esum + fc - 1: the
+            # right side, like the subnormal drop t2, comes from esum alone, off the lz path.
+            limit = ranged(m, esum + (fc - 1), e_lo + fc - 1, e_hi + fc - 1, "sub_limit")
+            subnormal = lz > limit
             t2 = ranged(m, plan["t2_base"] - esum, plan["t2_base"] - e_hi,
                         plan["t2_base"] - e_lo, "t2")
             if plan["drop_clamp"]:  # t2 > 0 where used: saturate to all ones

@@ -80,13 +80,20 @@ class Rounder(wiring.Component):
         mb = f.man_bits
 
         # Packed add: {exponent field, fraction} + increment, so a carry out of the
-        # fraction bumps the exponent and a rounded-up subnormal becomes normal.
+        # fraction bumps the exponent and a rounded-up subnormal becomes normal.  Overflow
+        # and underflow are decided on the packed value before the add (and the increment),
+        # in parallel with the carry chain.
         lo, hi = self.exp_range
+        packed = Signal(range(lo << mb, (hi + 1) << mb), name="packed")
+        m.d.comb += packed.eq(Cat(self.sig[:mb], self.exp).as_signed())
+        inc = Signal(name="inc")
+        m.d.comb += inc.eq(self._increment())
         mag = Signal(range(lo << mb, ((hi + 1) << mb) + 1), name="mag")
-        m.d.comb += mag.eq(Cat(self.sig[:mb], self.exp).as_signed() + self._increment())
+        m.d.comb += mag.eq(packed + inc)
 
-        underflow = (mag <= 0) if lo < 0 else 0
-        overflow = mag > f.max_code
+        overflow = (packed > f.max_code) | ((packed == f.max_code) & inc)
+        # mag < 0 (mag == 0 packs to a signed zero anyway)
+        underflow = ((packed < -1) | ((packed == -1) & ~inc)) if lo < 0 else 0
         sign_bit = self.sign << (f.width - 1)
         zero = sign_bit if f.has_neg_zero else 0
         big = (sign_bit | f.inf_code) if f.has_inf else (f.nan_code if f.has_nan else 0)
@@ -106,6 +113,6 @@ class Rounder(wiring.Component):
         with m.Else():
             value = mag[:f.width - 1]
             if not f.has_neg_zero:  # a value that rounds to 0 is +0 (sign|0 is the NaN)
-                sign_bit = Mux(value.any(), sign_bit, 0)
+                sign_bit = Mux((packed == 0) & ~inc, 0, sign_bit)
             m.d.comb += self.y.eq(sign_bit | value)
         return m

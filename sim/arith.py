@@ -74,7 +74,7 @@ def _unpack_table(fmt: FloatFormat) -> Operand:
 def _unpack_direct(c: np.ndarray, fmt: FloatFormat) -> Operand:
     cls = fmt.classify(c)
     sign, ef, mf = fmt.fields(c)
-    sig, exp = fmt._sig_exp(ef, mf)
+    sig, exp = fmt.sig_exp(ef, mf)
     is_zero = cls == FloatClass.ZERO
     return Operand(sign=sign == 1, exp=exp, sig=np.where(is_zero, _U64(0), sig),
                    is_zero=is_zero, is_inf=cls == FloatClass.INF, is_nan=cls == FloatClass.NAN)

@@ -261,7 +261,7 @@ class FloatFormat:
         """Codes -> float64 values (exact).  NaN codes give NaN, -0 gives -0.0."""
         sign, ef, mf = self.fields(codes)
         cls = self.classify(codes)
-        sig, exp = self._sig_exp(ef, mf)
+        sig, exp = self.sig_exp(ef, mf)
         with np.errstate(over="ignore"):  # Inf/NaN fields overflow here; replaced below
             mag = np.ldexp(sig.astype(np.float64), exp.astype(np.int32))
         mag = np.where(cls == FloatClass.INF, np.inf, mag)
@@ -269,7 +269,7 @@ class FloatFormat:
         out = np.where(sign == 1, -mag, mag)
         return np.where(cls == FloatClass.NAN, np.nan, out)
 
-    def _sig_exp(self, ef, mf):
+    def sig_exp(self, ef, mf):
         """Integer significand and exponent of its LSB for finite nonzero fields."""
         hidden = (ef != 0) if self.subnormals else np.ones(ef.shape, dtype=bool)
         sig = mf | (hidden.astype(np.uint64) << np.uint64(self.man_bits))
@@ -291,7 +291,7 @@ class FloatFormat:
         if cls == FloatClass.ZERO:
             return Fraction(0)
         ef = (code >> self.man_bits) & self.exp_field_max
-        sig, exp = self._sig_exp(np.array([ef], dtype=np.uint64),
+        sig, exp = self.sig_exp(np.array([ef], dtype=np.uint64),
                                  np.array([code & self.man_mask], dtype=np.uint64))
         v = Fraction(int(sig[0])) * Fraction(2) ** int(exp[0])
         return -v if neg else v
