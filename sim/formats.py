@@ -16,6 +16,10 @@ Special-value conventions (the ``nan`` parameter):
 ``subnormals=False`` (suffix ``ns``): the lowest binade is an ordinary normal binade and only
 the all-zero magnitude is zero (the DLFloat convention).
 
+Codes convert to exact values with ``value`` (a Fraction) and ``decode`` (float64 arrays);
+values convert to codes, rounded once, with ``encode_exact`` (one Fraction) and ``encode``
+(float64 arrays).
+
 Grammar of :func:`parse`: a preset name, ``e<E>m<M>[b<bias>][fn|fnuz|fin][ns]``, or an
 ml_dtypes / numpy name (``float8_e4m3fn``, ``float8_e4m3b11fnuz``, ``bfloat16``, ...).
 """
@@ -300,6 +304,11 @@ class FloatFormat:
         """float64 values -> codes, rounded once (see :mod:`fpforge.sim.rounding`)."""
         from fpforge.sim.rounding import round_float64
         return round_float64(values, self, rounding=rounding, saturate=saturate)
+
+    def encode_exact(self, value, rounding="rne", saturate=False, negative_zero=False) -> int:
+        """One exact value (Fraction, int, or float Inf/NaN) -> code, rounded once."""
+        from fpforge.sim.rounding import round_fraction
+        return round_fraction(value, self, rounding, saturate, negative_zero)
 
     def all_codes(self) -> np.ndarray:
         """Every code of the format (only for widths up to 24)."""

@@ -26,7 +26,7 @@ import numpy as np
 
 from fpforge.sim.formats import FloatFormat, code_dtype
 
-__all__ = ["ROUNDING_MODES", "Raw", "round_raw", "round_float64", "check_rounding",
+__all__ = ["ROUNDING_MODES", "Raw", "round_raw", "round_float64", "round_fraction", "check_rounding",
            "bit_length", "shr", "low_mask", "blocks"]
 
 ROUNDING_MODES = ("rne", "rtz", "rna", "rup", "rdn")
@@ -289,3 +289,33 @@ def _round_float64_general(bits, fmt, rounding, saturate):
     special = field == 0x7FF
     return _round_core(fmt, rounding, saturate, (bits >> _U64(63)) == 1, msb_exp, sig, None,
                        special & (frac != 0), special & (frac == 0), top=_F64_FRAC)
+
+
+def round_fraction(value, fmt: FloatFormat, rounding: str = "rne", saturate: bool = False,
+                   negative_zero: bool = False) -> int:
+    """One exact rational (``fractions.Fraction``, int, or ``float('nan'/'inf')``) -> code.
+
+    Enough quotient bits are kept for every rounding decision and the remainder becomes
+    sticky, so non-dyadic values (1/3) round correctly.  ``negative_zero`` gives the sign of
+    an exact zero.
+    """
+    from fractions import Fraction
+
+    if isinstance(value, float) and not np.isfinite(value):
+        sign = value < 0
+        raw = Raw(sign=[sign], exp=[0], sig=[0], is_nan=[np.isnan(value)],
+                  is_inf=[np.isinf(value)])
+        return int(round_raw(raw, fmt, rounding, saturate)[0])
+    x = Fraction(value)
+    sign = x < 0 or (x == 0 and negative_zero)
+    num, den = abs(x.numerator), x.denominator
+    # Scale by 2**-exp so the integer quotient reaches two bits below the result's ulp
+    # (round bit + one more) and is nonzero; log2 x lies in [top - 1, top + 1).
+    top = num.bit_length() - den.bit_length()
+    lowest_binade = max(top - 1, fmt.emin) if fmt.subnormals else top - 1
+    exp = min(lowest_binade - fmt.man_bits - 2, top - 2)
+    scaled_num = num << -exp if exp < 0 else num
+    scaled_den = den if exp < 0 else den << exp
+    sig, rem = divmod(scaled_num, scaled_den)
+    raw = Raw(sign=[sign], exp=[exp], sig=[sig], sticky=[rem != 0])
+    return int(round_raw(raw, fmt, rounding, saturate)[0])

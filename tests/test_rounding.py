@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fpforge.sim.formats import PRESETS, parse
-from fpforge.sim.rounding import ROUNDING_MODES, Raw, round_float64, round_raw
+from fpforge.sim.rounding import ROUNDING_MODES, Raw, round_float64, round_fraction, round_raw
 
 from reference import (ML8, MODES, assert_codes_equal, dyadic, float_data, frac_round,
                        ml_types, ref_round, ref_round_exact, ref_round_many, storage_dtype)
@@ -339,3 +339,34 @@ def test_round_raw_specials_override_value():
             assert got == [0x7E00, 0xFC00, 0xFC00, 0x7E00], (mode, sat)
     e4 = parse("fp8_e4m3")
     assert round_raw(raw, e4, "rtz", True).tolist() == [0x7F] * 4
+
+
+# ---- round_fraction: one exact rational, including non-dyadic ones ----------------------
+
+def _random_fractions(fmt, rng, n):
+    out = []
+    for _ in range(n):
+        den = int(rng.integers(1, 1 << 20))
+        num = int(rng.integers(-(1 << 40), 1 << 40))
+        scale = Fraction(2) ** int(rng.integers(fmt.emin - fmt.man_bits - 8, fmt.emax + 4))
+        out.append(Fraction(num, den) / (1 << 20) * scale)
+    return out
+
+
+@pytest.mark.parametrize("fmt_name", ["fp16", "bf16", "fp8_e4m3", "hfp8", "dlfloat16", "fp32",
+                                      "e11m52"])
+@pytest.mark.parametrize("mode", ROUNDING_MODES)
+def test_round_fraction_matches_reference(fmt_name, mode):
+    fmt = parse(fmt_name)
+    rng = np.random.default_rng(len(fmt_name) * 31 + len(mode))
+    values = _random_fractions(fmt, rng, 200) + [Fraction(1, 3), Fraction(-2, 3), Fraction(0),
+                                                 fmt.max * 2, -fmt.max * Fraction(3, 2),
+                                                 fmt.min_positive / 3]
+    for sat in (False, True):
+        for x in values:
+            want = frac_round(x, fmt, mode, sat)
+            got = round_fraction(x, fmt, mode, sat)
+            assert got == want, (str(x), fmt_name, mode, sat, hex(got), hex(want))
+    assert round_fraction(float("nan"), fmt) == fmt.nan_code
+    assert round_fraction(Fraction(0), fmt, negative_zero=True) == (
+        fmt.sign_bit if fmt.has_neg_zero else 0)
