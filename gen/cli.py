@@ -19,8 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from fpforge.sim.formats import PRESETS, parse
-from fpforge.sim.rounding import ROUNDING_MODES
+from fpforge.gen.units import UNITS, nonneg_int_option
 
 __all__ = ["main"]
 
@@ -34,50 +33,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _format_arg(text: str):
-    try:
-        return parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, not {text!r}")
-    return value
-
-
 def _pos_int(text: str) -> int:
-    value = _nonneg_int(text)
+    value = nonneg_int_option(text)
     if value == 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}")
     return value
-
-
-def _add_mul_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--a", required=True, type=_format_arg, metavar="FMT", help="operand a format")
-    p.add_argument("--b", required=True, type=_format_arg, metavar="FMT", help="operand b format")
-    p.add_argument("--out", required=True, type=_format_arg, metavar="FMT", help="result format")
-    p.add_argument("--rounding", default="rne", choices=ROUNDING_MODES,
-                   help="rounding mode (default rne)")
-    p.add_argument("--saturate", action="store_true", help="overflow gives +-max")
-    p.add_argument("--pipeline", type=_nonneg_int, default=0, metavar="N",
-                   help="pipeline registers (latency N cycles); 0 = combinational")
-    p.add_argument("--name", default=None, help="Verilog module / file name")
-
-
-def _mul_config(args):
-    from fpforge.gen.units import MulConfig
-    return MulConfig(a=args.a, b=args.b, out=args.out, rounding=args.rounding,
-                     saturate=args.saturate, pipeline=args.pipeline)
-
-
-#: unit word -> (option adder, config builder)
-_UNITS = {"mul": (_add_mul_options, _mul_config)}
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -100,9 +60,10 @@ def _build_parser() -> argparse.ArgumentParser:
             p.add_argument("--top", help="top module of --verilog")
             p.add_argument("--json", action="store_true", help="print JSON")
         units = p.add_subparsers(dest="unit", parser_class=_Parser, required=command != "area")
-        for unit, (add_options, _) in _UNITS.items():
-            u = units.add_parser(unit, allow_abbrev=False, help=f"{unit} unit")
-            add_options(u)
+        for unit, config_class in UNITS.items():
+            u = units.add_parser(unit, allow_abbrev=False, help=config_class.__doc__)
+            config_class.add_arguments(u)
+            u.add_argument("--name", default=None, help="Verilog module / file name")
             if command == "gen":
                 u.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
                                help="output directory")
@@ -123,11 +84,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_formats(args) -> int:
-    from fpforge.gen.report import format_table
+    from fpforge.gen.report import format_table, format_table_text
     if args.json:
         print(json.dumps(format_table(), indent=2))
     else:
-        from fpforge.gen.report import format_table_text
         print(format_table_text(markdown=args.markdown))
     return 0
 
@@ -148,9 +108,7 @@ def _cmd_gen(args, config) -> int:
 
 def _print_area(report, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"top": report.top, "transistors": report.transistors,
-                          "cells": report.cells, "depth": report.depth, "dffs": report.dffs,
-                          "yosys": report.yosys}, sort_keys=True))
+        print(json.dumps(report.as_dict(), sort_keys=True))
     else:
         print(f"{report.top}: {report.transistors} transistors, {report.cells} cells, "
               f"depth {report.depth}, {report.dffs} flip-flops "
@@ -202,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         config = None
         if getattr(args, "unit", None):
             try:
-                config = _UNITS[args.unit][1](args)
+                config = UNITS[args.unit].from_args(args)
             except (ValueError, TypeError) as exc:
                 raise UsageError(f"fpforge {args.command} {args.unit}: {exc}") from None
             if getattr(args, "name", None):

@@ -6,6 +6,7 @@ and the area scripts all go through it, so a new unit is added here once.
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass, field
 
@@ -14,7 +15,7 @@ import numpy as np
 from fpforge.rtl.fields import check_pipeline
 from fpforge.sim import arith
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.rounding import check_rounding
+from fpforge.sim.rounding import ROUNDING_MODES, check_rounding
 from fpforge.tb.vectors import mul_operands
 
 __all__ = ["UnitConfig", "MulConfig", "UNITS", "Port"]
@@ -30,6 +31,25 @@ class Port:
     def as_dict(self) -> dict:
         return {"name": self.name, "direction": self.direction, "width": self.width,
                 "meaning": self.meaning}
+
+
+def format_option(text: str) -> FloatFormat:
+    """argparse type for a format option."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def nonneg_int_option(text: str) -> int:
+    """argparse type for a count that may be 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, not {text!r}")
+    return value
 
 
 def _ident(fmt: FloatFormat) -> str:
@@ -51,6 +71,15 @@ class UnitConfig:
         check_pipeline(self.pipeline)
 
     # ---- interface each unit provides -------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """The unit's options of ``fpforge gen/area/verify <unit>``."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> UnitConfig:
+        raise NotImplementedError
+
     def operand_formats(self) -> dict[str, FloatFormat]:
         raise NotImplementedError
 
@@ -117,7 +146,7 @@ class UnitConfig:
 
 @dataclass(frozen=True)
 class MulConfig(UnitConfig):
-    """``mul``: y = round(a * b)."""
+    """mul: y = round(a * b)"""
 
     a: FloatFormat = field(default=None, kw_only=True)
     b: FloatFormat = field(default=None, kw_only=True)
@@ -141,6 +170,22 @@ class MulConfig(UnitConfig):
     @property
     def out_fmt(self) -> FloatFormat:
         return self.out
+
+    @classmethod
+    def add_arguments(cls, parser):
+        for port, meaning in (("a", "operand a"), ("b", "operand b"), ("out", "result")):
+            parser.add_argument(f"--{port}", required=True, type=format_option, metavar="FMT",
+                                help=f"{meaning} format")
+        parser.add_argument("--rounding", default="rne", choices=ROUNDING_MODES,
+                            help="rounding mode (default rne)")
+        parser.add_argument("--saturate", action="store_true", help="overflow gives +-max")
+        parser.add_argument("--pipeline", type=nonneg_int_option, default=0, metavar="N",
+                            help="pipeline registers (latency N cycles); 0 = combinational")
+
+    @classmethod
+    def from_args(cls, args):
+        return cls(a=args.a, b=args.b, out=args.out, rounding=args.rounding,
+                   saturate=args.saturate, pipeline=args.pipeline)
 
     def operand_formats(self):
         return {"a": self.a, "b": self.b}

@@ -41,12 +41,6 @@ class Unpacked:
     is_inf: Value
     is_nan: Value
 
-    @property
-    def exp_range(self) -> tuple[int, int]:
-        """Range of ``exp`` over finite nonzero codes."""
-        f = self.fmt
-        return (1 if f.subnormals else 0), f.max_code >> f.man_bits
-
 
 def unpack(m: Module, code: Value, fmt: FloatFormat, name: str) -> Unpacked:
     """Split ``code`` into fields and classify it (``FloatFormat.classify`` in logic)."""

@@ -92,7 +92,7 @@ class FPMultiplier(wiring.Component):
         field_const = lsb_const + t1_base + fo.man_bits + fo.bias
 
         def classes(f):  # (msb of the significand, largest exponent field) per operand class
-            normal = (f.man_bits, f.max_code >> f.man_bits)
+            normal = (f.man_bits, f.field_range[1])
             return [normal, (0, 1)] if f.subnormals else [normal]
 
         # (largest leading-zero count, largest esum) for each pair of operand classes
@@ -105,8 +105,7 @@ class FPMultiplier(wiring.Component):
             normal_lz_max = lz_sat - 1
         else:
             lz_sat = normal_lz_max = lz_max
-        esum = ((1 if fa.subnormals else 0) + (1 if fb.subnormals else 0),
-                max(e for _, e in cases))
+        esum = (fa.field_range[0] + fb.field_range[0], max(e for _, e in cases))
         pad = max(0, normal_lz_max - t1_base)
         drop_hi = max(t1_base, t2_base - esum[0] if fo.subnormals else t1_base) + pad
         drop_max = min(drop_hi, width + pad + 1)  # beyond: everything is sticky

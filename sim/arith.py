@@ -15,7 +15,7 @@ from fpforge.sim.formats import FloatClass, FloatFormat, parse
 from fpforge.sim.rounding import (Raw, bit_length, blocks, check_rounding, low_mask, round_raw,
                                   shr)
 
-__all__ = ["Operand", "unpack", "mul", "check_codes", "check_result_format"]
+__all__ = ["Operand", "unpack", "mul", "all_pairs", "check_codes", "check_result_format"]
 
 _U64 = np.uint64
 
@@ -129,10 +129,15 @@ def _mul_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate):
     return out.reshape(shape)
 
 
+def all_pairs(a_fmt: FloatFormat, b_fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Every (a, b) code pair, a-major: pair i is (i >> b_fmt.width, i & mask)."""
+    a = np.repeat(a_fmt.all_codes().astype(_U64), 1 << b_fmt.width)
+    b = np.tile(b_fmt.all_codes().astype(_U64), 1 << a_fmt.width)
+    return a, b
+
+
 @lru_cache(maxsize=64)
 def _mul_table(a_fmt, b_fmt, out_fmt, rounding, saturate):
-    a = np.repeat(a_fmt.all_codes(), 1 << b_fmt.width)
-    b = np.tile(b_fmt.all_codes(), 1 << a_fmt.width)
-    table = _mul_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate)
+    table = _mul_exact(*all_pairs(a_fmt, b_fmt), a_fmt, b_fmt, out_fmt, rounding, saturate)
     table.setflags(write=False)
     return table

@@ -33,7 +33,7 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["FloatFormat", "FloatClass", "PRESETS", "parse", "preset_names", "code_dtype"]
+__all__ = ["FloatFormat", "FloatClass", "PRESETS", "parse", "code_dtype"]
 
 _NAN_SUFFIX = {"ieee": "", "allones": "fn", "negzero": "fnuz", "none": "fin"}
 _SUFFIX_NAN = {v: k for k, v in _NAN_SUFFIX.items()}
@@ -192,6 +192,12 @@ class FloatFormat:
         return (efm << m) | mm
 
     @property
+    def field_range(self) -> tuple[int, int]:
+        """Range of the effective exponent field (a subnormal's field 0 reads as 1) over
+        finite nonzero codes."""
+        return (1 if self.subnormals else 0), self.max_code >> self.man_bits
+
+    @property
     def emax(self) -> int:
         """Unbiased exponent of the largest finite value."""
         return (self.max_code >> self.man_bits) - self.bias
@@ -348,10 +354,6 @@ _MLDTYPES_RE = re.compile(r"float(\d+)_e(\d+)m(\d+)(?:b(\d+))?(fnuz|fnu|fn)?")
 _GRAMMAR = ("a preset (" + ", ".join(PRESETS) + "), e<E>m<M>[b<bias>][fn|fnuz|fin][ns] "
             "(e.g. e5m10, e4m3fn, e6m9b31fnns), or an ml_dtypes name (float8_e4m3fn, "
             "float8_e4m3b11fnuz, float8_e5m2fnuz, bfloat16, float6_e2m3fn, ...)")
-
-
-def preset_names() -> list[str]:
-    return list(PRESETS)
 
 
 def parse(text: str | FloatFormat) -> FloatFormat:

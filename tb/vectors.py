@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fpforge.sim.arith import all_pairs  # re-exported: every (a, b) pair
 from fpforge.sim.formats import FloatFormat
 
 __all__ = ["corner_codes", "random_codes", "mul_operands", "all_pairs"]
@@ -74,10 +75,3 @@ def mul_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, out_fmt: FloatFormat, n
     a2, b2 = random_codes(a_fmt, n_rand, rng), random_codes(b_fmt, n_rand, rng)
     dt = np.uint64
     return (np.concatenate([a0, a1, a2]).astype(dt), np.concatenate([b0, b1, b2]).astype(dt))
-
-
-def all_pairs(a_fmt: FloatFormat, b_fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
-    """Every (a, b) code pair, a-major."""
-    a = np.repeat(a_fmt.all_codes().astype(np.uint64), 1 << b_fmt.width)
-    b = np.tile(b_fmt.all_codes().astype(np.uint64), 1 << a_fmt.width)
-    return a, b
