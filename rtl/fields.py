@@ -33,7 +33,6 @@ class Unpacked:
     man_bits).  ``exp`` is the effective exponent field (field 0 of a subnormal reads as 1)
     and ``sig`` includes the hidden bit."""
 
-    fmt: FloatFormat
     sign: Value
     exp: Value
     sig: Value
@@ -62,7 +61,7 @@ def unpack(m: Module, code: Value, fmt: FloatFormat, name: str) -> Unpacked:
         is_nan = field_ones & frac.all()
     elif fmt.nan == "negzero":
         is_nan, is_zero = is_zero & sign, is_zero & ~sign
-    u = Unpacked(fmt, sign, Signal(e, name=f"{name}_exp"), Signal(mbits + 1, name=f"{name}_sig"),
+    u = Unpacked(sign, Signal(e, name=f"{name}_exp"), Signal(mbits + 1, name=f"{name}_sig"),
                  Signal(name=f"{name}_is_zero"), Signal(name=f"{name}_is_inf"),
                  Signal(name=f"{name}_is_nan"))
     m.d.comb += [u.exp.eq(exp), u.sig.eq(Cat(frac, hidden)), u.is_zero.eq(is_zero),

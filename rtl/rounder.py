@@ -23,8 +23,9 @@ class Rounder(wiring.Component):
     The caller aligns its exact result to the output's precision: ``sig`` holds the kept
     significand (hidden bit at ``sig[man_bits]``, clear only for a subnormal), ``round``
     the next lower bit and ``sticky`` the OR of all bits below that.  The value is then
-    ``(-1)**sign * (sig + round/2 + sticky/4) * 2**(max(exp, 1) - bias - man_bits)``
-    (sticky/4 standing for "some positive amount below half an ulp").
+    ``(-1)**sign * (sig + round/2 + sticky/4) * 2**(e - bias - man_bits)`` with
+    ``e = max(exp, 1)`` in formats with subnormals and ``e = exp`` without (sticky/4
+    standing for "some positive amount below half an ulp").
 
     Parameters
     ----------
