@@ -1,12 +1,15 @@
 """The ``fpforge`` command.
 
     fpforge formats [--markdown | --json]
-    fpforge gen mul --a FMT --b FMT --out FMT [--rounding M] [--saturate] [--pipeline N]
-                    [--name NAME] -o DIR
-    fpforge area mul <same options> [--json]
+    fpforge gen UNIT <unit options> [--name NAME] -o DIR
+    fpforge area UNIT <unit options> [--json]
     fpforge area --verilog FILE --top NAME [--json]
-    fpforge verify mul <same options> [--vectors N | --exhaustive] [--sim icarus|verilator]
-                       [--seed S] [--netlist]
+    fpforge verify UNIT <unit options> [--vectors N | --exhaustive] [--sim icarus|verilator]
+                        [--vector-seed S] [--netlist]
+
+UNIT is one of the registry's units (``fpforge gen --help``); e.g. ``mul`` and ``add``
+take ``--a FMT --b FMT --out FMT [--rounding M] [--saturate] [--flags] [--pipeline N]``
+and, for ``sr``, ``[--rand-bits R] [--seed S] [--rand-source prng|port]``.
 
 Exit status: 0 success, 1 verification mismatch or tool failure, 2 bad input (one line on
 stderr naming the problem and the valid choices; nothing written).
@@ -77,7 +80,7 @@ def _build_parser() -> argparse.ArgumentParser:
                 n.add_argument("--exhaustive", action="store_true", help="every input combination")
                 u.add_argument("--sim", choices=("icarus", "verilator"), default="icarus",
                                help="icarus (cocotb, default) or verilator (long runs)")
-                u.add_argument("--seed", type=_pos_int, default=1, help="vector seed")
+                u.add_argument("--vector-seed", type=_pos_int, default=1, help="vector seed")
                 u.add_argument("--netlist", action="store_true",
                                help="also simulate the synthesized netlist on a sample")
     return top
@@ -135,11 +138,11 @@ def _cmd_verify(args, config) -> int:
     if args.sim == "verilator":
         from fpforge.tb.verilator import verify_verilator
         report = verify_verilator(config, vectors=args.vectors, exhaustive=args.exhaustive,
-                                  seed=args.seed, name=args.name)
+                                  seed=args.vector_seed, name=args.name)
     else:
         from fpforge.tb.verify import verify
         report = verify(config, vectors=args.vectors, exhaustive=args.exhaustive,
-                        seed=args.seed, netlist=args.netlist, name=args.name)
+                        seed=args.vector_seed, netlist=args.netlist, name=args.name)
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1

@@ -15,10 +15,12 @@ import numpy as np
 from fpforge.rtl.fields import check_pipeline
 from fpforge.sim import arith
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.rounding import ROUNDING_MODES, check_rounding
-from fpforge.tb.vectors import mul_operands
+from fpforge.rtl.rounder import check_rand_source
+from fpforge.sim.prng import check_rand_bits, check_seed, draws
+from fpforge.sim.rounding import ALL_ROUNDING_MODES, check_rounding
+from fpforge.tb.vectors import add_operands, mul_operands
 
-__all__ = ["UnitConfig", "MulConfig", "UNITS", "Port"]
+__all__ = ["UnitConfig", "ArithConfig", "MulConfig", "AddConfig", "UNITS", "Port"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,12 @@ class UnitConfig:
         raise NotImplementedError
 
     def golden(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Expected ``y`` for ``inputs``."""
         raise NotImplementedError
+
+    def expected(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Expected value of every output port but ``out_valid``."""
+        return {"y": self.golden(inputs)}
 
     def default_name(self) -> str:
         raise NotImplementedError
@@ -145,76 +152,211 @@ class UnitConfig:
 
 
 @dataclass(frozen=True)
-class MulConfig(UnitConfig):
-    """mul: y = round(a * b)"""
+class ArithConfig(UnitConfig):
+    """Options shared by the rounding arithmetic units (mul, add, mac): the formats named
+    in ``FORMATS``, rounding, saturation, flags and the ``sr`` random source."""
 
-    a: FloatFormat = field(default=None, kw_only=True)
-    b: FloatFormat = field(default=None, kw_only=True)
-    out: FloatFormat = field(default=None, kw_only=True)
     rounding: str = field(default="rne", kw_only=True)
     saturate: bool = field(default=False, kw_only=True)
+    flags: bool = field(default=False, kw_only=True)
+    rand_bits: int = field(default=16, kw_only=True)
+    seed: int = field(default=1, kw_only=True)
+    rand_source: str = field(default="prng", kw_only=True)
 
-    unit = "mul"
-    result_meaning = "round(a * b)"
+    #: (field, option meaning) of each format, operands first, the result last
+    FORMATS = ()
+    #: short unit prefix of default names
+    PREFIX = ""
 
     def __post_init__(self):
         super().__post_init__()
-        for n in ("a", "b", "out"):
+        for n, _ in self.FORMATS:
             if getattr(self, n) is None:
-                raise ValueError(f"mul needs format {n}")
+                raise ValueError(f"{self.unit} needs format --{n}")
             object.__setattr__(self, n, parse(getattr(self, n)))
         check_rounding(self.rounding)
-        arith.check_result_format(self.out, self.a, self.b)
-        object.__setattr__(self, "saturate", bool(self.saturate))
+        check_rand_bits(self.rand_bits)
+        check_seed(self.seed)
+        check_rand_source(self.rounding, self.rand_source, self.pipeline > 0)
+        arith.check_result_format(self.out_fmt, *self.operand_formats().values())
+        for flag in ("saturate", "flags"):
+            object.__setattr__(self, flag, bool(getattr(self, flag)))
 
     @property
     def out_fmt(self) -> FloatFormat:
         return self.out
 
+    @property
+    def rand_port(self) -> bool:
+        return self.rounding == "sr" and self.rand_source == "port"
+
     @classmethod
     def add_arguments(cls, parser):
-        for port, meaning in (("a", "operand a"), ("b", "operand b"), ("out", "result")):
-            parser.add_argument(f"--{port}", required=True, type=format_option, metavar="FMT",
+        for name, meaning in cls.FORMATS:
+            parser.add_argument(f"--{name}", required=True, type=format_option, metavar="FMT",
                                 help=f"{meaning} format")
-        parser.add_argument("--rounding", default="rne", choices=ROUNDING_MODES,
-                            help="rounding mode (default rne)")
-        parser.add_argument("--saturate", action="store_true", help="overflow gives +-max")
+        add_rounding_arguments(parser)
         parser.add_argument("--pipeline", type=nonneg_int_option, default=0, metavar="N",
                             help="pipeline registers (latency N cycles); 0 = combinational")
 
     @classmethod
     def from_args(cls, args):
-        return cls(a=args.a, b=args.b, out=args.out, rounding=args.rounding,
-                   saturate=args.saturate, pipeline=args.pipeline)
+        return cls(**{n: getattr(args, n) for n, _ in cls.FORMATS},
+                   **rounding_kwargs(args), pipeline=args.pipeline)
 
     def operand_formats(self):
-        return {"a": self.a, "b": self.b}
+        return {n: getattr(self, n) for n, _ in self.FORMATS[:-1]}
+
+    def rounding_options(self) -> dict:
+        """Rounding, saturate, flags, and for ``sr`` the random source."""
+        out = {"rounding": self.rounding, "saturate": self.saturate, "flags": self.flags}
+        if self.rounding == "sr":
+            out.update(rand_bits=self.rand_bits, seed=self.seed, rand_source=self.rand_source)
+        return out
+
+    def params(self) -> dict:
+        out = {n: getattr(self, n).spec for n, _ in self.FORMATS}
+        out.update(self.rounding_options(), pipeline=self.pipeline)
+        return out
+
+    def default_name(self) -> str:
+        fmts = "_".join(_ident(getattr(self, n)) for n, _ in self.FORMATS)
+        return f"{self.PREFIX}_{fmts}{rounding_suffix(self)}" + (
+            f"_p{self.pipeline}" if self.pipeline else "")
+
+    def draws(self, inputs: dict) -> np.ndarray | None:
+        """The ``sr`` draw of every vector: the ``rand`` port, or the unit's PRNG stream,
+        which steps once per valid vector."""
+        if self.rounding != "sr":
+            return None
+        if self.rand_source == "port":
+            return inputs["rand"]
+        n = len(next(iter(inputs.values())))
+        valid = np.asarray(inputs.get("valid", np.ones(n)), dtype=bool)
+        stream = draws(self.seed, int(valid.sum()) + 1, self.rand_bits)
+        return stream[np.cumsum(valid) - valid]
+
+    def expected(self, inputs):
+        res = self.evaluate(inputs, self.draws(inputs))
+        return {"y": res[0], "flags": res[1]} if self.flags else {"y": res}
+
+    def golden(self, inputs):
+        return self.expected(inputs)["y"]
+
+    def evaluate(self, inputs: dict, rand) -> np.ndarray | tuple:
+        """The golden function on ``inputs`` with draws ``rand``."""
+        raise NotImplementedError
+
+    def with_rand(self, inputs: dict, seed: int) -> dict:
+        if self.rand_port:
+            n = len(next(iter(inputs.values())))
+            rng = np.random.default_rng(seed + 7)
+            inputs["rand"] = rng.integers(0, 1 << self.rand_bits, n, dtype=np.uint64)
+        return inputs
+
+    def inputs_from_index(self, index):
+        return self.with_rand(super().inputs_from_index(index), int(np.size(index)))
+
+    def ports(self) -> list[Port]:
+        ports = super().ports()
+        if self.rand_port:
+            ports.insert(-1 if not self.pipeline else -2, Port(
+                "rand", "in", self.rand_bits,
+                f"sr: this operation's {self.rand_bits}-bit random draw, with the operands"))
+        if self.flags:
+            ports.insert(len(ports) - (1 if self.pipeline else 0), Port(
+                "flags", "out", 5, "exception flags of y, RISC-V fflags order: "
+                "bit 0 NX, 1 UF (tiny after rounding), 2 OF, 3 DZ (0), 4 NV"))
+        return ports
+
+    def build_kwargs(self) -> dict:
+        return dict(rounding=self.rounding, saturate=self.saturate, pipeline=self.pipeline,
+                    flags=self.flags, rand_bits=self.rand_bits, seed=self.seed,
+                    rand_source=self.rand_source)
+
+
+def add_rounding_arguments(parser: argparse.ArgumentParser, default: str = "rne") -> None:
+    parser.add_argument("--rounding", default=default, choices=ALL_ROUNDING_MODES,
+                        help=f"rounding mode (default {default})")
+    parser.add_argument("--saturate", action="store_true", help="overflow gives +-max")
+    parser.add_argument("--flags", action="store_true",
+                        help="add a 5-bit flags output (NX UF OF DZ NV, RISC-V order)")
+    parser.add_argument("--rand-bits", type=nonneg_int_option, default=16, metavar="R",
+                        help="sr: random bits per rounding, 1..32 (default 16)")
+    parser.add_argument("--seed", type=nonneg_int_option, default=1, metavar="S",
+                        help="sr: PRNG seed, 1..2**32-1 (default 1)")
+    parser.add_argument("--rand-source", choices=("prng", "port"), default="prng",
+                        help="sr: own xorshift32 PRNG (default) or a rand input port")
+
+
+def rounding_kwargs(args: argparse.Namespace) -> dict:
+    return {"rounding": args.rounding, "saturate": args.saturate, "flags": args.flags,
+            "rand_bits": args.rand_bits, "seed": args.seed, "rand_source": args.rand_source}
+
+
+def rounding_suffix(config) -> str:
+    """Name suffix for rounding options: mode, saturation, flags, the sr source."""
+    out = f"_{config.rounding}"
+    if config.rounding == "sr":
+        out += (f"{config.rand_bits}_port" if config.rand_source == "port"
+                else f"{config.rand_bits}_s{config.seed}")
+    if config.saturate:
+        out += "_sat"
+    if config.flags:
+        out += "_flags"
+    return out
+
+
+@dataclass(frozen=True)
+class MulConfig(ArithConfig):
+    """mul: y = round(a * b)"""
+
+    a: FloatFormat = field(default=None, kw_only=True)
+    b: FloatFormat = field(default=None, kw_only=True)
+    out: FloatFormat = field(default=None, kw_only=True)
+
+    unit = "mul"
+    PREFIX = "fpmul"
+    FORMATS = (("a", "operand a"), ("b", "operand b"), ("out", "result"))
+    result_meaning = "round(a * b)"
 
     def build(self):
         from fpforge.rtl.mul import FPMultiplier
-        return FPMultiplier(self.a, self.b, self.out, rounding=self.rounding,
-                            saturate=self.saturate, pipeline=self.pipeline)
+        return FPMultiplier(self.a, self.b, self.out, **self.build_kwargs())
 
-    def golden(self, inputs):
-        return arith.mul(inputs["a"], inputs["b"], self.a, self.b, self.out,
-                         rounding=self.rounding, saturate=self.saturate)
-
-    def default_name(self) -> str:
-        name = f"fpmul_{_ident(self.a)}_{_ident(self.b)}_{_ident(self.out)}_{self.rounding}"
-        if self.saturate:
-            name += "_sat"
-        if self.pipeline:
-            name += f"_p{self.pipeline}"
-        return name
+    def evaluate(self, inputs, rand):
+        return arith.mul(inputs["a"], inputs["b"], self.a, self.b, self.out, self.rounding,
+                         self.saturate, rand=rand, rand_bits=self.rand_bits, flags=self.flags)
 
     def test_inputs(self, n, seed):
         a, b = mul_operands(self.a, self.b, self.out, n, seed)
-        return {"a": a, "b": b}
-
-    def params(self) -> dict:
-        return {"a": self.a.spec, "b": self.b.spec, "out": self.out.spec,
-                "rounding": self.rounding, "saturate": self.saturate,
-                "pipeline": self.pipeline}
+        return self.with_rand({"a": a, "b": b}, seed)
 
 
-UNITS: dict[str, type[UnitConfig]] = {"mul": MulConfig}
+@dataclass(frozen=True)
+class AddConfig(ArithConfig):
+    """add: y = round(a + b)"""
+
+    a: FloatFormat = field(default=None, kw_only=True)
+    b: FloatFormat = field(default=None, kw_only=True)
+    out: FloatFormat = field(default=None, kw_only=True)
+
+    unit = "add"
+    PREFIX = "fpadd"
+    FORMATS = (("a", "operand a"), ("b", "operand b"), ("out", "result"))
+    result_meaning = "round(a + b)"
+
+    def build(self):
+        from fpforge.rtl.add import FPAdder
+        return FPAdder(self.a, self.b, self.out, **self.build_kwargs())
+
+    def evaluate(self, inputs, rand):
+        return arith.add(inputs["a"], inputs["b"], self.a, self.b, self.out, self.rounding,
+                         self.saturate, rand=rand, rand_bits=self.rand_bits, flags=self.flags)
+
+    def test_inputs(self, n, seed):
+        a, b = add_operands(self.a, self.b, self.out, n, seed)
+        return self.with_rand({"a": a, "b": b}, seed)
+
+
+UNITS: dict[str, type[UnitConfig]] = {"mul": MulConfig, "add": AddConfig}

@@ -39,6 +39,7 @@ class Unpacked:
     is_zero: Value
     is_inf: Value
     is_nan: Value
+    is_snan: Value  # signaling NaN (IEEE-style formats: top fraction bit clear)
 
 
 def unpack(m: Module, code: Value, fmt: FloatFormat, name: str) -> Unpacked:
@@ -61,9 +62,10 @@ def unpack(m: Module, code: Value, fmt: FloatFormat, name: str) -> Unpacked:
         is_nan = field_ones & frac.all()
     elif fmt.nan == "negzero":
         is_nan, is_zero = is_zero & sign, is_zero & ~sign
+    is_snan = is_nan & ~frac[-1] if fmt.nan == "ieee" and mbits else Const(0)
     u = Unpacked(sign, Signal(e, name=f"{name}_exp"), Signal(mbits + 1, name=f"{name}_sig"),
                  Signal(name=f"{name}_is_zero"), Signal(name=f"{name}_is_inf"),
-                 Signal(name=f"{name}_is_nan"))
+                 Signal(name=f"{name}_is_nan"), is_snan)
     m.d.comb += [u.exp.eq(exp), u.sig.eq(Cat(frac, hidden)), u.is_zero.eq(is_zero),
                  u.is_inf.eq(is_inf), u.is_nan.eq(is_nan)]
     return u

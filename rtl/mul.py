@@ -14,9 +14,10 @@ from amaranth.lib.wiring import In, Out
 
 from fpforge.rtl.fields import (Pipeline, check_pipeline, leading_zeros, ranged,
                                 shift_right_sticky, unpack)
-from fpforge.rtl.rounder import Rounder
+from fpforge.rtl.rounder import Rounder, check_rand_source, feed_rand, guard_bits
 from fpforge.sim.arith import check_result_format
 from fpforge.sim.formats import parse
+from fpforge.sim.prng import check_rand_bits, check_seed
 from fpforge.sim.rounding import check_rounding
 
 __all__ = ["FPMultiplier"]
@@ -29,7 +30,7 @@ class FPMultiplier(wiring.Component):
     ----------
     a_fmt, b_fmt, out_fmt : FloatFormat or str
         Operand and result formats (any :func:`fpforge.sim.formats.parse` string).
-    rounding : {"rne", "rtz", "rna", "rup", "rdn"}
+    rounding : {"rne", "rtz", "rna", "rup", "rdn", "sr"}
         Rounding of the exact product (rounded once).
     saturate : bool
         Overflow gives +-max instead of Inf/NaN.
@@ -39,6 +40,12 @@ class FPMultiplier(wiring.Component):
         input accepted every cycle.  Registers go, in this order, at the output, after the
         significand product, after the alignment shift and at the inputs; stages beyond
         four are extra output registers.
+    flags : bool
+        Add the ``flags`` output (NX, UF, OF, DZ, NV as RISC-V fflags bits 0..4).
+    rand_bits, seed, rand_source : int, int, {"prng", "port"}
+        ``sr`` only: R random bits per rounding, from an own xorshift32 PRNG seeded
+        ``seed`` that steps once per valid input (needs ``pipeline >= 1``), or from the
+        ``rand`` input port, presented with the operands.
 
     Ports
     -----
@@ -48,22 +55,34 @@ class FPMultiplier(wiring.Component):
         round(a * b); with pipeline N, for the operands presented N cycles earlier.
     in_valid : In(1), out_valid : Out(1)
         Only with ``pipeline >= 1``: out_valid is in_valid delayed by N cycles.
+    rand : In(rand_bits)
+        Only for ``sr`` with ``rand_source="port"``.
+    flags : Out(5)
+        Only with ``flags``, aligned with ``y``.
     """
 
     #: cut points, most useful first
     CUTS = ["output", "product", "align", "input"]
 
     def __init__(self, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,
-                 pipeline: int = 0):
+                 pipeline: int = 0, *, flags: bool = False, rand_bits: int = 16, seed: int = 1,
+                 rand_source: str = "prng"):
         self.a_fmt, self.b_fmt, self.out_fmt = parse(a_fmt), parse(b_fmt), parse(out_fmt)
         self.rounding = check_rounding(rounding)
         self.saturate = bool(saturate)
         self.pipeline = check_pipeline(pipeline)
+        self.flags_out = bool(flags)
+        self.rand_bits, self.seed = check_rand_bits(rand_bits), check_seed(seed)
+        self.rand_source = check_rand_source(rounding, rand_source, pipeline > 0)
         check_result_format(self.out_fmt, self.a_fmt, self.b_fmt)
         ports = {"a": In(self.a_fmt.width), "b": In(self.b_fmt.width),
                  "y": Out(self.out_fmt.width)}
         if pipeline:
             ports.update(in_valid=In(1), out_valid=Out(1))
+        if rounding == "sr" and rand_source == "port":
+            ports["rand"] = In(self.rand_bits)
+        if flags:
+            ports["flags"] = Out(5)
         super().__init__(ports)
 
     @property
@@ -82,7 +101,8 @@ class FPMultiplier(wiring.Component):
         The count saturates at ``lz_sat``: a product with that many leading zeros is
         subnormal whatever its exponents (checked case by case below), so only the top
         ``lz_sat`` bits need counting.  ``pad`` zero bits below the product keep every
-        drop non-negative (products narrower than the output).
+        drop non-negative (products narrower than the output); ``guard`` bits below those
+        receive the Rounder's ``low`` bits.
         """
         fa, fb, fo = self.a_fmt, self.b_fmt, self.out_fmt
         width = fa.precision + fb.precision
@@ -108,8 +128,9 @@ class FPMultiplier(wiring.Component):
         esum = (fa.field_range[0] + fb.field_range[0], max(e for _, e in cases))
         pad = max(0, normal_lz_max - t1_base)
         drop_hi = max(t1_base, t2_base - esum[0] if fo.subnormals else t1_base) + pad
-        drop_max = min(drop_hi, width + pad + 1)  # beyond: everything is sticky
-        return {"width": width, "pad": pad, "lz_sat": lz_sat, "esum": esum,
+        g = guard_bits(fo, self.rounding, self.rand_bits, self.flags_out)
+        drop_max = min(drop_hi, width + pad + g)  # beyond: everything is sticky
+        return {"width": width, "pad": pad, "guard": g, "lz_sat": lz_sat, "esum": esum,
                 "t1_base": t1_base + pad, "t2_base": t2_base + pad, "drop_max": drop_max,
                 "drop_clamp": drop_hi > drop_max, "field_const": field_const}
 
@@ -119,7 +140,8 @@ class FPMultiplier(wiring.Component):
         plan = self._plan()
         pipe = Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
 
-        a_code, b_code = pipe.cut("input", self.a, self.b)
+        rand = self.rand if "rand" in self.signature.members else Const(0, 1)
+        a_code, b_code, rand = pipe.cut("input", self.a, self.b, rand)
         a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
 
         # Exact significand product and exponent sum; specials.
@@ -130,8 +152,9 @@ class FPMultiplier(wiring.Component):
         is_nan = a.is_nan | b.is_nan | (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)
         is_inf = a.is_inf | b.is_inf
         is_zero = a.is_zero | b.is_zero
-        product, esum, sign, is_nan, is_inf, is_zero = pipe.cut(
-            "product", product, esum, sign, is_nan, is_inf, is_zero)
+        nv = (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf) | a.is_snan | b.is_snan
+        product, esum, sign, is_nan, is_inf, is_zero, nv, rand = pipe.cut(
+            "product", product, esum, sign, is_nan, is_inf, is_zero, nv, rand)
 
         # Normalise: leading zeros of the product (only the top bit can be clear when no
         # operand is subnormal).
@@ -157,23 +180,32 @@ class FPMultiplier(wiring.Component):
             drop_expr = Mux(subnormal, t2, drop_expr)
             field = Mux(subnormal, 0, field)
         drop = ranged(m, drop_expr, 0, (1 << dmax.bit_length()) - 1, "drop")
+        g = plan["guard"]
         shifted, sticky = shift_right_sticky(
-            m, Cat(Const(0, 1 + pad), product), drop, dmax, "align")
-        need = fo.precision + 1  # round bit + kept significand
+            m, Cat(Const(0, g + pad), product), drop, dmax, "align")
+        need = fo.precision + g  # kept significand + guard bits
         if len(shifted) < need:
             shifted = Cat(shifted, Const(0, need - len(shifted)))
+        shifted = shifted[:need]
         field_range = (0 if fo.subnormals else e_lo - plan["lz_sat"] + fc, max(0, e_hi + fc))
-        sig, rnd, field = shifted[1:need], shifted[0], ranged(m, field, *field_range, "exp")
-        sig, rnd, sticky, field, sign, is_nan, is_inf, is_zero = pipe.cut(
-            "align", sig, rnd, sticky, field, sign, is_nan, is_inf, is_zero)
+        sig, low = shifted[g:], shifted[:g]
+        sig, low, sticky, field, sign, is_nan, is_inf, is_zero, nv, rand = pipe.cut(
+            "align", sig, low, sticky, ranged(m, field, *field_range, "exp"), sign, is_nan,
+            is_inf, is_zero, nv, rand)
 
-        m.submodules.rounder = rounder = Rounder(fo, field_range, self.rounding, self.saturate)
+        m.submodules.rounder = rounder = Rounder(fo, field_range, self.rounding, self.saturate,
+                                                 self.rand_bits, self.flags_out)
         m.d.comb += [rounder.sign.eq(sign), rounder.is_nan.eq(is_nan),
                      rounder.is_inf.eq(is_inf), rounder.is_zero.eq(is_zero),
-                     rounder.exp.eq(field), rounder.sig.eq(sig), rounder.round.eq(rnd),
+                     rounder.exp.eq(field), rounder.sig.eq(sig), rounder.low.eq(low),
                      rounder.sticky.eq(sticky)]
-        y, = pipe.cut("output", rounder.y)
-        m.d.comb += self.y.eq(y)
+        feed_rand(m, rounder, rand if self.rand_source == "port" else None,
+                  self.seed, pipe.valid)
+        outputs = [rounder.y] + ([rounder.flags | (nv << 4)] if self.flags_out else [])
+        outputs = pipe.cut("output", *outputs)
+        m.d.comb += self.y.eq(outputs[0])
+        if self.flags_out:
+            m.d.comb += self.flags.eq(outputs[1])
         if self.pipeline:
             m.d.comb += self.out_valid.eq(pipe.valid)
         return m

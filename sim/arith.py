@@ -12,10 +12,11 @@ from functools import lru_cache
 import numpy as np
 
 from fpforge.sim.formats import FloatClass, FloatFormat, parse
-from fpforge.sim.rounding import (Raw, bit_length, blocks, check_rounding, low_mask, round_raw,
-                                  shr)
+from fpforge.sim.rounding import (FLAG_BITS, Raw, bit_length, blocks, check_rand, check_rounding,
+                                  low_mask, round_raw, shr)
 
-__all__ = ["Operand", "unpack", "mul", "all_pairs", "check_codes", "check_result_format"]
+__all__ = ["Operand", "unpack", "mul", "add", "fma", "all_pairs", "check_codes",
+           "check_result_format"]
 
 _U64 = np.uint64
 
@@ -98,35 +99,211 @@ def _product(a_sig, b_sig, width):
     return top, n, (lo & low_mask(n)) != 0
 
 
-def mul(a, b, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = False):
+def _signaling(x: Operand, codes: np.ndarray, fmt: FloatFormat) -> np.ndarray:
+    """Signaling NaNs: IEEE-style formats only, NaN with the top fraction bit clear."""
+    if fmt.nan != "ieee" or fmt.man_bits == 0:
+        return np.zeros(x.is_nan.shape, dtype=bool)
+    quiet = (codes >> _U64(fmt.man_bits - 1)) & _U64(1)
+    return x.is_nan & (quiet == 0)
+
+
+def _nv(invalid, *signaling):
+    out = invalid
+    for s in signaling:
+        out = out | s
+    return np.where(out, np.uint8(FLAG_BITS["NV"]), np.uint8(0))
+
+
+class _Op:
+    """Shared driver of the golden operations: checks, broadcasting, blockwise evaluation
+    of ``kernel(block_codes..., rand_block) -> (Raw, nv)`` and rounding, and a table of
+    every input for narrow deterministic operations without flags."""
+
+    def __init__(self, fmts, out_fmt, rounding, saturate, rand, rand_bits, flags):
+        self.fmts, self.out_fmt = fmts, out_fmt
+        self.rounding, self.saturate = check_rounding(rounding), bool(saturate)
+        self.rand, self.rand_bits, self.flags = rand, rand_bits, flags
+        check_result_format(out_fmt, *fmts)
+
+    def run(self, codes, labels, kernel):
+        arrays = np.broadcast_arrays(*(np.asarray(c) for c in codes))
+        shape = arrays[0].shape
+        flat = [check_codes(c.ravel(), f, n) for c, f, n in zip(arrays, self.fmts, labels)]
+        rand = check_rand(self.rounding, self.rand, self.rand_bits, shape)
+        rand = None if rand is None else rand.ravel()
+        out = np.empty(flat[0].size, dtype=self.out_fmt.dtype)
+        out_flags = np.empty(flat[0].size, dtype=np.uint8) if self.flags else None
+        for blk in blocks(out.size):
+            raw, nv = kernel(*(c[blk] for c in flat))
+            res = round_raw(raw, self.out_fmt, self.rounding, self.saturate,
+                            rand=None if rand is None else rand[blk],
+                            rand_bits=self.rand_bits, flags=self.flags)
+            if self.flags:
+                out[blk], out_flags[blk] = res[0], res[1] | nv
+            else:
+                out[blk] = res
+        if self.flags:
+            return out.reshape(shape), out_flags.reshape(shape)
+        return out.reshape(shape)
+
+
+def mul(a, b, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = False, *,
+        rand=None, rand_bits: int = 16, flags: bool = False):
     """y = round(a * b): codes of ``a_fmt`` x ``b_fmt`` -> codes of ``out_fmt``.
 
     The exact product is rounded once.  IEEE specials: NaN in -> NaN, 0 * Inf -> NaN,
     Inf * finite -> Inf; the sign of every non-NaN result is sign(a) xor sign(b).
+    ``sr`` takes one ``rand_bits``-bit draw per element (``rand``); ``flags=True`` returns
+    ``(codes, flags)`` (:data:`FLAG_BITS`; NV for 0 * Inf and signaling NaN operands).
     """
     a_fmt, b_fmt, out_fmt = parse(a_fmt), parse(b_fmt), parse(out_fmt)
-    check_rounding(rounding)
-    check_result_format(out_fmt, a_fmt, b_fmt)
-    if a_fmt.width + b_fmt.width <= 16:  # every pair fits a table: index it
-        table = _mul_table(a_fmt, b_fmt, out_fmt, rounding, saturate)
-        ia, ib = np.broadcast_arrays(check_codes(a, a_fmt, "a").astype(np.intp),
-                                     check_codes(b, b_fmt, "b").astype(np.intp))
-        return table[(ia << b_fmt.width) | ib]
-    return _mul_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate)
+    if a_fmt.width + b_fmt.width <= 16 and rounding != "sr" and not flags:
+        check_result_format(out_fmt, a_fmt, b_fmt)
+        return _pair_table("mul", a_fmt, b_fmt, out_fmt, check_rounding(rounding),
+                           bool(saturate))[_pair_index(a, b, a_fmt, b_fmt)]
+    return _mul_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand, rand_bits, flags)
 
 
-def _mul_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate):
-    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
-    shape, a, b = a.shape, a.ravel(), b.ravel()
-    out = np.empty(a.size, dtype=out_fmt.dtype)
-    for blk in blocks(a.size):
-        x, y = unpack(a[blk], a_fmt, "a"), unpack(b[blk], b_fmt, "b")
-        is_nan = x.is_nan | y.is_nan | (x.is_inf & y.is_zero) | (x.is_zero & y.is_inf)
+def _mul_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand=None, rand_bits=16,
+               flags=False):
+    """:func:`mul` without the table: every element through the kernel."""
+    op = _Op((a_fmt, b_fmt), out_fmt, rounding, saturate, rand, rand_bits, flags)
+    return op.run((a, b), ("a", "b"), _mul_kernel(a_fmt, b_fmt))
+
+
+def _mul_kernel(a_fmt, b_fmt):
+    def kernel(a, b):
+        x, y = unpack(a, a_fmt, "a"), unpack(b, b_fmt, "b")
+        invalid = (x.is_inf & y.is_zero) | (x.is_zero & y.is_inf)
+        is_nan = x.is_nan | y.is_nan | invalid
         sig, shift, sticky = _product(x.sig, y.sig, a_fmt.precision + b_fmt.precision)
         raw = Raw(sign=x.sign ^ y.sign, exp=x.exp + y.exp + shift, sig=sig, sticky=sticky,
                   is_nan=is_nan, is_inf=(x.is_inf | y.is_inf) & ~is_nan)
-        out[blk] = round_raw(raw, out_fmt, rounding, saturate)
-    return out.reshape(shape)
+        return raw, _nv(invalid, _signaling(x, a, a_fmt), _signaling(y, b, b_fmt))
+    return kernel
+
+
+#: the exact-sum frame: the larger term's msb goes to this bit of a uint64
+_SUM_TOP = 62
+#: msb exponent of a zero term: far below any other, so it aligns to nothing
+_ZERO_MSB = -(1 << 40)
+
+
+def _exact_sum(x_sign, x_exp, x_sig, y_sign, y_exp, y_sig, zero_sign):
+    """x + y for terms (-1)**sign * sig * 2**exp with sig < 2**62, as a Raw.
+
+    The larger magnitude is normalised to bit 62 and the smaller aligned to it with the
+    bits shifted out collected as sticky; an effective subtraction with sticky takes one
+    more unit off (value = (big - small - 1) + (1 - t), t in (0, 1)), so the Raw contract
+    holds.  At least 60 exact bits remain after any cancellation.  An exact zero gets
+    ``zero_sign``.
+    """
+    def normalise(sig, exp):
+        bl = bit_length(sig)
+        return sig << (_SUM_TOP + 1 - bl).astype(_U64), np.where(bl == 0, _ZERO_MSB, exp + bl - 1)
+
+    nx, ex = normalise(x_sig, x_exp)
+    ny, ey = normalise(y_sig, y_exp)
+    x_big = (ex > ey) | ((ex == ey) & (nx >= ny))
+    big, small = np.where(x_big, nx, ny), np.where(x_big, ny, nx)
+    e_big, e_small = np.where(x_big, ex, ey), np.where(x_big, ey, ex)
+    sign = np.where(x_big, x_sign, y_sign)
+    d = e_big - e_small
+    aligned, sticky = shr(small, d), (small & low_mask(d)) != 0
+    subtract = x_sign != y_sign
+    sig = np.where(subtract, big - aligned - sticky.astype(_U64), big + aligned)
+    sign = np.where((sig == 0) & ~sticky, zero_sign, sign)
+    return Raw(sign=sign, exp=e_big - _SUM_TOP, sig=sig, sticky=sticky)
+
+
+def _zero_sign(x_sign, y_sign, rounding):
+    """IEEE sign of an exact zero sum: (-0) + (-0) = -0, any other zero +0 (rdn: -0)."""
+    return (x_sign | y_sign) if rounding == "rdn" else (x_sign & y_sign)
+
+
+def add(a, b, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = False, *,
+        rand=None, rand_bits: int = 16, flags: bool = False):
+    """y = round(a + b): codes of ``a_fmt`` + ``b_fmt`` -> codes of ``out_fmt``.
+
+    The exact sum is rounded once.  An exact-zero sum is +0, except (-0) + (-0) and, in
+    ``rdn``, every exact zero: -0.  NaN in -> NaN, Inf + -Inf -> NaN (NV), Inf + x -> Inf.
+    ``rand``/``rand_bits``/``flags`` as in :func:`mul`.
+    """
+    a_fmt, b_fmt, out_fmt = parse(a_fmt), parse(b_fmt), parse(out_fmt)
+    if a_fmt.width + b_fmt.width <= 16 and rounding != "sr" and not flags:
+        check_result_format(out_fmt, a_fmt, b_fmt)
+        return _pair_table("add", a_fmt, b_fmt, out_fmt, check_rounding(rounding),
+                           bool(saturate))[_pair_index(a, b, a_fmt, b_fmt)]
+    return _add_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand, rand_bits, flags)
+
+
+def _add_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand=None, rand_bits=16,
+               flags=False):
+    """:func:`add` without the table: every element through the kernel."""
+    op = _Op((a_fmt, b_fmt), out_fmt, rounding, saturate, rand, rand_bits, flags)
+    return op.run((a, b), ("a", "b"), _add_kernel(a_fmt, b_fmt, rounding))
+
+
+def _add_kernel(a_fmt, b_fmt, rounding):
+    def kernel(a, b):
+        x, y = unpack(a, a_fmt, "a"), unpack(b, b_fmt, "b")
+        raw = _exact_sum(x.sign, x.exp, x.sig, y.sign, y.exp, y.sig,
+                         _zero_sign(x.sign, y.sign, rounding))
+        invalid = x.is_inf & y.is_inf & (x.sign != y.sign)
+        raw.is_nan = x.is_nan | y.is_nan | invalid
+        raw.is_inf = (x.is_inf | y.is_inf) & ~raw.is_nan
+        raw.sign = np.where(x.is_inf, x.sign, np.where(y.is_inf, y.sign, raw.sign))
+        return raw, _nv(invalid, _signaling(x, a, a_fmt), _signaling(y, b, b_fmt))
+    return kernel
+
+
+def fma(a, b, c, a_fmt, b_fmt, c_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,
+        fused: bool = True, prod_fmt=None, *, rand=None, rand_bits: int = 16,
+        flags: bool = False):
+    """y = round(a * b + c), rounded once (``fused``), or ``add(round(a * b -> prod_fmt),
+    c)`` with two roundings in the same mode when ``fused=False``.
+
+    Exact zero: sign(a*b) and sign(c) both negative give -0, else +0 (``rdn``: either
+    negative gives -0).  NaN in, 0 * Inf and Inf - Inf give NaN; NV also for 0 * Inf + NaN.
+    The significand product must fit 62 bits (a and b precisions summing to at most 62).
+    ``sr`` is fused only (one draw per operation).
+    """
+    a_fmt, b_fmt, c_fmt, out_fmt = map(parse, (a_fmt, b_fmt, c_fmt, out_fmt))
+    if not fused:
+        if prod_fmt is None:
+            raise ValueError("fused=False needs prod_fmt, the format the product is rounded to")
+        if rounding == "sr":
+            raise ValueError("sr is supported for the fused MAC only (one draw per operation)")
+        prod_fmt = parse(prod_fmt)
+        p = mul(a, b, a_fmt, b_fmt, prod_fmt, rounding, saturate, flags=flags)
+        s = add(p[0] if flags else p, c, prod_fmt, c_fmt, out_fmt, rounding, saturate,
+                flags=flags)
+        return (s[0], s[1] | p[1]) if flags else s
+    if prod_fmt is not None:
+        raise ValueError("prod_fmt is only used with fused=False")
+    if a_fmt.precision + b_fmt.precision > _SUM_TOP:
+        raise ValueError(f"fma: the {a_fmt} x {b_fmt} significand product is wider than "
+                         f"{_SUM_TOP} bits")
+    op = _Op((a_fmt, b_fmt, c_fmt), out_fmt, rounding, saturate, rand, rand_bits, flags)
+    return op.run((a, b, c), ("a", "b", "c"), _fma_kernel(a_fmt, b_fmt, c_fmt, rounding))
+
+
+def _fma_kernel(a_fmt, b_fmt, c_fmt, rounding):
+    def kernel(a, b, c):
+        x, y, z = unpack(a, a_fmt, "a"), unpack(b, b_fmt, "b"), unpack(c, c_fmt, "c")
+        p_sign = x.sign ^ y.sign
+        raw = _exact_sum(p_sign, x.exp + y.exp, x.sig * y.sig, z.sign, z.exp, z.sig,
+                         _zero_sign(p_sign, z.sign, rounding))
+        zero_inf = (x.is_inf & y.is_zero) | (x.is_zero & y.is_inf)
+        p_inf = (x.is_inf | y.is_inf) & ~zero_inf
+        inf_minus_inf = p_inf & z.is_inf & (p_sign != z.sign)
+        raw.is_nan = x.is_nan | y.is_nan | z.is_nan | zero_inf | inf_minus_inf
+        raw.is_inf = (p_inf | z.is_inf) & ~raw.is_nan
+        raw.sign = np.where(p_inf, p_sign, np.where(z.is_inf, z.sign, raw.sign))
+        invalid = (zero_inf | inf_minus_inf) & ~(x.is_nan | y.is_nan)
+        return raw, _nv(invalid, _signaling(x, a, a_fmt), _signaling(y, b, b_fmt),
+                        _signaling(z, c, c_fmt))
+    return kernel
 
 
 def all_pairs(a_fmt: FloatFormat, b_fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
@@ -136,8 +313,16 @@ def all_pairs(a_fmt: FloatFormat, b_fmt: FloatFormat) -> tuple[np.ndarray, np.nd
     return a, b
 
 
+def _pair_index(a, b, a_fmt, b_fmt):
+    ia, ib = np.broadcast_arrays(check_codes(a, a_fmt, "a").astype(np.intp),
+                                 check_codes(b, b_fmt, "b").astype(np.intp))
+    return (ia << b_fmt.width) | ib
+
+
 @lru_cache(maxsize=64)
-def _mul_table(a_fmt, b_fmt, out_fmt, rounding, saturate):
-    table = _mul_exact(*all_pairs(a_fmt, b_fmt), a_fmt, b_fmt, out_fmt, rounding, saturate)
+def _pair_table(name, a_fmt, b_fmt, out_fmt, rounding, saturate):
+    """The result of ``name`` ("mul"/"add") for every pair: narrow operations index it."""
+    exact = {"mul": _mul_exact, "add": _add_exact}[name]
+    table = exact(*all_pairs(a_fmt, b_fmt), a_fmt, b_fmt, out_fmt, rounding, saturate)
     table.setflags(write=False)
     return table

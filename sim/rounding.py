@@ -8,14 +8,20 @@ nothing is rounded twice.
 Semantics (DESIGN.md section 3):
 
 * modes ``rne`` (ties to even), ``rna`` (ties away), ``rtz``, ``rup`` (toward +inf),
-  ``rdn`` (toward -inf);
+  ``rdn`` (toward -inf), and ``sr`` (stochastic): with d in [0, 1) the discarded part in
+  ulps and r the element's R-bit random draw, round the magnitude up iff
+  floor(d * 2**R) + r >= 2**R;
 * overflow: a rounded finite result above max becomes Inf (NaN in formats without Inf);
   ``saturate=True``, ``rtz`` and the directed mode toward the smaller magnitude give +-max;
   finite-only formats always saturate;
 * underflow: gradual where the format has subnormals; otherwise the value is rounded with
   an unbounded exponent and a rounded magnitude below the smallest positive code flushes to
   signed zero;
-* NaN results are the format's canonical NaN; zero results keep the sign (``fnuz``: +0).
+* NaN results are the format's canonical NaN; zero results keep the sign (``fnuz``: +0);
+* exception flags (``flags=True``), RISC-V fflags bits: NX inexact, UF underflow (tiny after
+  rounding, i.e. the value rounded with unbounded exponent is below 2**emin, and inexact;
+  without subnormals: flushed), OF overflow (rounded finite result above max).  NV and DZ
+  belong to the operations.
 """
 
 from __future__ import annotations
@@ -26,19 +32,41 @@ import numpy as np
 
 from fpforge.sim.formats import FloatFormat, code_dtype
 
-__all__ = ["ROUNDING_MODES", "Raw", "round_raw", "round_float64", "round_fraction", "check_rounding",
-           "bit_length", "shr", "low_mask", "blocks"]
+__all__ = ["ROUNDING_MODES", "ALL_ROUNDING_MODES", "FLAG_BITS", "Raw", "round_raw",
+           "round_float64", "round_fraction", "check_rounding", "check_rand", "bit_length",
+           "shr", "low_mask", "blocks"]
 
+#: the deterministic modes
 ROUNDING_MODES = ("rne", "rtz", "rna", "rup", "rdn")
+#: with stochastic rounding, which needs a random draw per rounding
+ALL_ROUNDING_MODES = ROUNDING_MODES + ("sr",)
+#: exception flag bits, as RISC-V fflags (and SoftFloat's flag values)
+FLAG_BITS = {"NX": 1, "UF": 2, "OF": 4, "DZ": 8, "NV": 16}
 
 _U64 = np.uint64
 _ONE = _U64(1)
 
 
 def check_rounding(rounding: str) -> str:
-    if rounding not in ROUNDING_MODES:
-        raise ValueError(f"unknown rounding mode {rounding!r}; valid: {', '.join(ROUNDING_MODES)}")
+    if rounding not in ALL_ROUNDING_MODES:
+        raise ValueError(f"unknown rounding mode {rounding!r}; valid: "
+                         f"{', '.join(ALL_ROUNDING_MODES)}")
     return rounding
+
+
+def check_rand(rounding: str, rand, rand_bits: int, shape) -> np.ndarray | None:
+    """The R-bit draws of ``sr`` broadcast to ``shape`` (uint64), or None for other modes.
+    ValueError when ``sr`` lacks draws, R is outside 1..32 or a draw does not fit R bits."""
+    if rounding != "sr":
+        return None
+    if not isinstance(rand_bits, int) or not 1 <= rand_bits <= 32:
+        raise ValueError(f"rand_bits must be an integer in 1..32, not {rand_bits!r}")
+    if rand is None:
+        raise ValueError("rounding 'sr' needs rand: one R-bit random draw per element")
+    r = np.asarray(rand)
+    if r.dtype.kind not in "ui" or (r.size and (r.min() < 0 or int(r.max()) >> rand_bits)):
+        raise ValueError(f"rand must hold integers of {rand_bits} bits")
+    return np.broadcast_to(r.astype(_U64), shape)
 
 
 @dataclass
@@ -104,11 +132,15 @@ def _as_flat(value, shape, dtype):
     return np.broadcast_to(np.asarray(value, dtype=dtype), shape).ravel()
 
 
-def round_raw(raw: Raw, fmt: FloatFormat, rounding: str = "rne",
-              saturate: bool = False) -> np.ndarray:
+def round_raw(raw: Raw, fmt: FloatFormat, rounding: str = "rne", saturate: bool = False, *,
+              rand=None, rand_bits: int = 16, flags: bool = False):
     """Round exact values to ``fmt`` codes (dtype ``fmt.dtype``), once.
 
-    ``raw.sticky``, ``raw.is_nan`` and ``raw.is_inf`` may be None (all False).
+    ``raw.sticky``, ``raw.is_nan`` and ``raw.is_inf`` may be None (all False).  ``sr``
+    takes one ``rand_bits``-bit draw per element in ``rand``; it needs the R bits below the
+    result's ulp exactly (a ``sticky`` may stand only for bits below those).  With
+    ``flags`` the result is ``(codes, flags)``, flags a uint8 array of NX/UF/OF bits
+    (:data:`FLAG_BITS`); specials (``is_nan``/``is_inf``) raise none.
     """
     check_rounding(rounding)
     shape = np.broadcast_shapes(*(np.shape(v) for v in (raw.sign, raw.exp, raw.sig)
@@ -117,7 +149,10 @@ def round_raw(raw: Raw, fmt: FloatFormat, rounding: str = "rne",
                       _as_flat(raw.sig, shape, _U64))
     sticky, is_nan, is_inf = (_as_flat(v, shape, bool)
                               for v in (raw.sticky, raw.is_nan, raw.is_inf))
+    rand = check_rand(rounding, rand, rand_bits, shape)
+    rand = None if rand is None else rand.ravel()
     out = np.empty(sig.size, dtype=code_dtype(fmt.width))
+    out_flags = np.empty(sig.size, dtype=np.uint8) if flags else None
     for b in blocks(sig.size):
         # Normalise the significand to its msb at bit P.
         s_sig, s_sticky = sig[b], None if sticky is None else sticky[b]
@@ -132,17 +167,32 @@ def round_raw(raw: Raw, fmt: FloatFormat, rounding: str = "rne",
             lost = (s_sig & low_mask(down)) != 0
             norm = np.where(up < 0, s_sig >> down.astype(_U64), norm)
             s_sticky = lost if s_sticky is None else s_sticky | lost
-        out[b] = _round_core(fmt, rounding, saturate, sign[b], msb_exp, norm, s_sticky,
-                             None if is_nan is None else is_nan[b],
-                             None if is_inf is None else is_inf[b], known_low=up)
+        res = _round_core(fmt, rounding, saturate, sign[b], msb_exp, norm, s_sticky,
+                          None if is_nan is None else is_nan[b],
+                          None if is_inf is None else is_inf[b], known_low=up,
+                          rand=None if rand is None else rand[b], rand_bits=rand_bits,
+                          flags=flags)
+        if flags:
+            out[b], out_flags[b] = res
+        else:
+            out[b] = res
+    if flags:
+        return out.reshape(shape), out_flags.reshape(shape)
     return out.reshape(shape)
 
 
-def _round_at(sig, shift, sign, sticky, rounding):
+def _round_at(sig, shift, sign, sticky, rounding, rand=None, rand_bits=16):
     """Kept significand plus rounding increment in one add: ``(sig + add) >> shift``, where
     ``shift`` (>= 1, scalar or per element) bits are discarded."""
     if rounding == "rtz":
         return sig >> shift
+    if rounding == "sr":  # carry into the ulp iff floor(d * 2**R) + r >= 2**R
+        shift = np.asarray(shift, dtype=np.int64)
+        r_bits = np.int64(rand_bits)
+        d_top = np.where(shift >= r_bits,
+                         shr(sig, np.maximum(shift - r_bits, 0)) & low_mask(r_bits),
+                         (sig & low_mask(shift)) << np.maximum(r_bits - shift, 0).astype(_U64))
+        return shr(sig, shift) + ((d_top + rand) >> _U64(rand_bits))
     half = _ONE << (shift - _ONE)
     if rounding == "rna":
         add = half
@@ -161,28 +211,38 @@ def _round_at(sig, shift, sign, sticky, rounding):
 
 
 def _round_core(fmt, rounding, saturate, sign, msb_exp, sig, sticky, is_nan, is_inf,
-                top=_P, known_low=None):
+                top=_P, known_low=None, rand=None, rand_bits=16, flags=False):
     """Round one block.  ``sig`` (uint64) has its msb at bit ``top`` (0 for zero, whose
     ``msb_exp`` must be ``_E_ZERO``); ``sticky`` stands for bits below bit 0; the
     ``known_low`` lowest bits are zeros shifted in by normalisation (not known to be
-    zero if sticky)."""
+    zero if sticky).  Returns codes, or ``(codes, flags)``."""
     m = fmt.man_bits
     base = top - m  # bits below the ulp of a normal result
     field = msb_exp + fmt.bias
-    rounded = _round_at(sig, _U64(base), sign, sticky, rounding)
+    rounded = _round_at(sig, _U64(base), sign, sticky, rounding, rand, rand_bits)
+    # tiny after rounding: the value rounded at full precision stays below 2**emin
+    tiny = ((msb_exp < fmt.emin - 1) | ((msb_exp == fmt.emin - 1) & (rounded >> _U64(m + 1) == 0))
+            ) & (sig != 0) if flags else None
     drop = base
     if fmt.subnormals:
         # Below the smallest normal the ulp stays put: shift further right (capped where
-        # everything, round bit included, is discarded) and take field 1.
+        # everything, round bit or the R compared bits included, is discarded); field 1.
         sub = np.flatnonzero(msb_exp < fmt.emin)
         if sub.size:
             drop = np.full(sig.shape, base)
-            drop[sub] = np.minimum(fmt.emin - msb_exp[sub] + base, top + 2)
+            cap = top + 2 + (rand_bits if rounding == "sr" else 0)
+            drop[sub] = np.minimum(fmt.emin - msb_exp[sub] + base, cap)
             rounded[sub] = _round_at(sig[sub], drop[sub].astype(_U64), sign[sub],
-                                     None if sticky is None else sticky[sub], rounding)
+                                     None if sticky is None else sticky[sub], rounding,
+                                     None if rand is None else rand[sub], rand_bits)
             field[sub] = 1
-    if sticky is not None and known_low is not None and np.any(sticky & (drop <= known_low)):
-        raise ValueError("sticky stands for bits above the round bit: keep more bits")
+    if sticky is not None and known_low is not None:
+        exact_bits = drop - np.maximum(known_low, 0)  # exactly known bits below the ulp
+        need = rand_bits if rounding == "sr" else 1   # the round bit, or R bits for sr
+        if np.any(sticky & (exact_bits < need)):
+            raise ValueError("sticky stands for bits above the round bit"
+                             + (" or the R random-compare bits" if rounding == "sr" else "")
+                             + ": keep more bits")
 
     # Packed add: (field - 1) * 2**m + rounded, so a carry out of the significand bumps
     # the exponent field and a subnormal that rounds up becomes the smallest normal.
@@ -194,7 +254,22 @@ def _round_core(fmt, rounding, saturate, sign, msb_exp, sig, sticky, is_nan, is_
     if under is not None:
         mag[under] = 0
 
-    return _finish(fmt, rounding, saturate, sign, mag, is_nan, is_inf)
+    if not flags:
+        return _finish(fmt, rounding, saturate, sign, mag, is_nan, is_inf)
+    inexact = (sig & low_mask(np.asarray(drop, dtype=np.int64))) != 0
+    if sticky is not None:
+        inexact |= sticky
+    if not fmt.subnormals:  # flushed: the magnitude rounded to the zero code
+        tiny = (mag == 0) & (sig != 0)
+        inexact |= tiny
+    overflow = mag > _U64(fmt.max_code)
+    bits = (np.where(inexact | overflow, FLAG_BITS["NX"], 0)
+            | np.where(tiny & inexact, FLAG_BITS["UF"], 0)
+            | np.where(overflow, FLAG_BITS["OF"], 0)).astype(np.uint8)
+    for special in (is_nan, is_inf):
+        if special is not None:
+            bits[special] = 0
+    return _finish(fmt, rounding, saturate, sign, mag, is_nan, is_inf), bits
 
 
 def _finish(fmt, rounding, saturate, sign, mag, is_nan, is_inf):

@@ -3,11 +3,12 @@
 Environment (set by :mod:`fpforge.tb.runner`):
 
 ``FPFORGE_MANIFEST``  the unit's JSON manifest (ports, latency)
-``FPFORGE_VECTORS``   .npz with one array per input port, ``y`` (expected, from the golden
-                      model) and for clocked units optionally ``valid``
+``FPFORGE_VECTORS``   .npz with one array per input port, one per output port (expected,
+                      from the golden model: ``y``, ``flags``) and for clocked units
+                      optionally ``valid``
 ``FPFORGE_RESULT``    where to write {"tried", "passed", "mismatches"} as JSON
 
-Combinational units: apply each vector, wait 1 ns, compare ``y``.
+Combinational units: apply each vector, wait 1 ns, compare every output.
 Clocked units: one vector per cycle (``in_valid`` from ``valid``), inputs driven and outputs
 sampled on the falling edge; the output of the vector applied in cycle t must appear with
 ``out_valid`` in cycle t + latency exactly, so latency and back-to-back throughput are
@@ -33,7 +34,9 @@ def _load():
         vectors = {k: data[k] for k in data.files}
     inputs = [p["name"] for p in manifest["ports"]
               if p["direction"] == "in" and p["name"] not in ("clk", "rst", "in_valid")]
-    return manifest, vectors, inputs
+    outputs = [p["name"] for p in manifest["ports"]
+               if p["direction"] == "out" and p["name"] != "out_valid"]
+    return manifest, vectors, inputs, outputs
 
 
 def _read(handle):
@@ -51,47 +54,49 @@ def _report(tried, passed, mismatches):
         raise AssertionError(f"{tried - passed} of {tried} vectors mismatch; first: {first}")
 
 
-def _mismatch(index, inputs, vectors, got):
+def _mismatch(index, inputs, outputs, vectors, got):
     fields = {name: hex(int(vectors[name][index])) for name in inputs}
-    fields["got"] = "x" if got is None else hex(got)
-    fields["want"] = hex(int(vectors["y"][index]))
+    for name, value in zip(outputs, got):
+        fields[f"got_{name}"] = "x" if value is None else hex(value)
+        fields[f"want_{name}"] = hex(int(vectors[name][index]))
     fields["index"] = int(index)
     return fields
 
 
 @cocotb.test()
 async def vectors(dut):
-    manifest, vectors, inputs = _load()
+    manifest, vectors, inputs, outputs = _load()
     if manifest["latency"]:
-        await _clocked(dut, manifest["latency"], vectors, inputs)
+        await _clocked(dut, manifest["latency"], vectors, inputs, outputs)
     else:
-        await _combinational(dut, vectors, inputs)
+        await _combinational(dut, vectors, inputs, outputs)
 
 
-async def _combinational(dut, vectors, inputs):
+async def _combinational(dut, vectors, inputs, outputs):
     handles = [getattr(dut, n) for n in inputs]
     columns = [vectors[n].tolist() for n in inputs]
-    want = vectors["y"].tolist()
-    y = dut.y
+    out_handles = [getattr(dut, n) for n in outputs]
+    want = list(zip(*(vectors[n].tolist() for n in outputs)))
     mismatches, passed = [], 0
     for i in range(len(want)):
         for h, col in zip(handles, columns):
             h.value = col[i]
         await Timer(1, unit="ns")
-        got = _read(y)
+        got = tuple(_read(h) for h in out_handles)
         if got == want[i]:
             passed += 1
         else:
-            mismatches.append(_mismatch(i, inputs, vectors, got))
+            mismatches.append(_mismatch(i, inputs, outputs, vectors, got))
     _report(len(want), passed, mismatches)
 
 
-async def _clocked(dut, latency, vectors, inputs):
+async def _clocked(dut, latency, vectors, inputs, outputs):
     n = len(vectors["y"])
     valid = vectors["valid"].tolist() if "valid" in vectors else [1] * n
     handles = [getattr(dut, name) for name in inputs]
     columns = [vectors[name].tolist() for name in inputs]
-    want = vectors["y"].tolist()
+    out_handles = [getattr(dut, name) for name in outputs]
+    want = list(zip(*(vectors[name].tolist() for name in outputs)))
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst.value = 1
     dut.in_valid.value = 0
@@ -119,10 +124,10 @@ async def _clocked(dut, latency, vectors, inputs):
                 tried += 1
             elif valid[src]:
                 tried += 1
-                got = _read(dut.y)
+                got = tuple(_read(h) for h in out_handles)
                 if got == want[src]:
                     passed += 1
                 else:
-                    mismatches.append(_mismatch(src, inputs, vectors, got))
+                    mismatches.append(_mismatch(src, inputs, outputs, vectors, got))
         await FallingEdge(dut.clk)
     _report(tried, passed, mismatches)

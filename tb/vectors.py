@@ -10,7 +10,7 @@ import numpy as np
 from fpforge.sim.arith import all_pairs  # re-exported: every (a, b) pair
 from fpforge.sim.formats import FloatFormat
 
-__all__ = ["corner_codes", "random_codes", "mul_operands", "all_pairs"]
+__all__ = ["corner_codes", "random_codes", "mul_operands", "add_operands", "all_pairs"]
 
 
 def corner_codes(fmt: FloatFormat) -> np.ndarray:
@@ -72,6 +72,30 @@ def mul_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, out_fmt: FloatFormat, n
     eb_field = target - (ea - a_fmt.bias) + b_fmt.bias
     b1 = _with_exponent(b1, b_fmt, eb_field)
     n_rand = rest - n_edge
+    a2, b2 = random_codes(a_fmt, n_rand, rng), random_codes(b_fmt, n_rand, rng)
+    dt = np.uint64
+    return (np.concatenate([a0, a1, a2]).astype(dt), np.concatenate([b0, b1, b2]).astype(dt))
+
+
+def add_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, out_fmt: FloatFormat, n: int,
+                 seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` operand pairs for an adder: every pair of corner codes first (as many as fit),
+    then a third with exponents within a few binades (carries, cancellation, ties), a
+    third with gaps around the output's precision (sticky), the rest uniform random."""
+    rng = np.random.default_rng(seed)
+    ca, cb = corner_codes(a_fmt), corner_codes(b_fmt)
+    a0, b0 = np.repeat(ca, cb.size)[:n], np.tile(cb, ca.size)[:n]
+    rest = n - a0.size
+    n_near, n_gap = rest // 3, rest // 3
+    a1 = random_codes(a_fmt, n_near + n_gap, rng)
+    b1 = random_codes(b_fmt, n_near + n_gap, rng)
+    ea = ((a1 >> np.uint64(a_fmt.man_bits)) & np.uint64(a_fmt.exp_field_max)).astype(np.int64)
+    gap = np.concatenate([rng.integers(-2, 3, n_near),
+                          rng.choice([-1, 1], n_gap) * rng.integers(out_fmt.precision - 2,
+                                                                    out_fmt.precision + 4,
+                                                                    n_gap)])
+    b1 = _with_exponent(b1, b_fmt, ea - a_fmt.bias + gap + b_fmt.bias)
+    n_rand = rest - a1.size
     a2, b2 = random_codes(a_fmt, n_rand, rng), random_codes(b_fmt, n_rand, rng)
     dt = np.uint64
     return (np.concatenate([a0, a1, a2]).astype(dt), np.concatenate([b0, b1, b2]).astype(dt))

@@ -51,18 +51,19 @@ class VerifyReport:
 
 
 def stimulus(config: UnitConfig, vectors: int | None, exhaustive: bool, seed: int) -> dict:
-    """Input arrays, expected ``y`` and (clocked units) the ``valid`` pattern."""
+    """Input arrays, the expected outputs (``y``, ``flags``) and (clocked units) the
+    ``valid`` pattern."""
     if exhaustive or (vectors is None and config.input_bits <= EXHAUSTIVE_BITS):
         data = config.all_inputs()
     else:
         data = config.test_inputs(vectors or 100_000, seed)
-    data["y"] = config.golden(data)
     if config.latency:
-        n = len(data["y"])
+        n = len(next(iter(data.values())))
         valid = np.ones(n, dtype=np.uint64)
         gaps = np.random.default_rng(seed).random(n - n // 2) < 0.25
         valid[n // 2:][gaps] = 0
         data["valid"] = valid
+    data.update(config.expected(data))
     return data
 
 

@@ -43,7 +43,7 @@ def test_gen_writes_verilog_and_manifest(tmp_path):
     man = json.loads((out / f"{name}.json").read_text())
     assert man["top"] == name and man["unit"] == "mul" and man["latency"] == 2
     assert man["params"] == {"a": "e4m3fn", "b": "e5m2", "out": "e5m10", "rounding": "rna",
-                             "saturate": True, "pipeline": 2}
+                             "saturate": True, "flags": False, "pipeline": 2}
     ports = {p["name"]: (p["direction"], p["width"]) for p in man["ports"]}
     assert ports == {"clk": ("in", 1), "rst": ("in", 1), "in_valid": ("in", 1),
                      "a": ("in", 8), "b": ("in", 8), "y": ("out", 16), "out_valid": ("out", 1)}

@@ -1,0 +1,255 @@
+"""FPAdder: y = round(a + b), mirror of ``fpforge.sim.arith.add``.
+
+Structure (as the golden model's ``_exact_sum``): unpack both operands onto one exponent
+scale (the output's field) and one significand width -> order them by magnitude -> align
+the smaller to the larger with a sticky shifter whose lost bits are jammed into the
+lowest bit -> one add or subtract (never negative) -> leading-zero normalisation, held at
+the output's smallest normal -> Rounder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpforge.rtl.fields import (Pipeline, check_pipeline, leading_zeros, ranged,
+                                shift_right_sticky, unpack)
+from fpforge.rtl.rounder import Rounder, check_rand_source, feed_rand, guard_bits
+from fpforge.sim.arith import check_result_format
+from fpforge.sim.formats import FloatFormat, parse
+from fpforge.sim.prng import check_rand_bits, check_seed
+from fpforge.sim.rounding import check_rounding
+
+__all__ = ["FPAdder", "SumTerm", "add_terms"]
+
+
+@dataclass
+class SumTerm:
+    """One addend for :func:`add_terms`: value = (-1)**sign * sig * 2**(exp - scale),
+    ``exp`` in ``exp_range``; a term that may be subnormal-like (``sig`` below its top
+    bit at any exponent but the lowest) must be normalised by the caller."""
+
+    sign: object
+    exp: object
+    sig: object
+    exp_range: tuple[int, int]
+
+
+class FPAdder(wiring.Component):
+    """Floating-point adder with mixed operand/result formats.
+
+    Parameters
+    ----------
+    a_fmt, b_fmt, out_fmt : FloatFormat or str
+        Operand and result formats.
+    rounding : {"rne", "rtz", "rna", "rup", "rdn", "sr"}
+        Rounding of the exact sum (rounded once).  An exact zero sum is +0, except
+        (-0) + (-0) and every exact zero in ``rdn``: -0.
+    saturate : bool
+        Overflow gives +-max instead of Inf/NaN.
+    pipeline : int
+        Pipeline registers; 0 is combinational.  N >= 1 adds ``clk``, ``rst``,
+        ``in_valid``, ``out_valid``: latency N, one input per cycle.  Registers go at the
+        output, after the add, after the alignment and at the inputs, in that order.
+    flags : bool
+        Add the ``flags`` output (NX, UF, OF, DZ, NV as RISC-V fflags bits 0..4).
+    rand_bits, seed, rand_source : int, int, {"prng", "port"}
+        ``sr`` only, as for :class:`fpforge.rtl.mul.FPMultiplier`.
+
+    Ports
+    -----
+    a : In(a_fmt.width), b : In(b_fmt.width)
+    y : Out(out_fmt.width)
+        round(a + b); with pipeline N, for the operands presented N cycles earlier.
+    in_valid : In(1), out_valid : Out(1)
+        Only with ``pipeline >= 1``.
+    rand : In(rand_bits)
+        Only for ``sr`` with ``rand_source="port"``.
+    flags : Out(5)
+        Only with ``flags``, aligned with ``y``.
+    """
+
+    CUTS = ["output", "sum", "align", "input"]
+
+    def __init__(self, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,
+                 pipeline: int = 0, *, flags: bool = False, rand_bits: int = 16, seed: int = 1,
+                 rand_source: str = "prng"):
+        self.a_fmt, self.b_fmt, self.out_fmt = parse(a_fmt), parse(b_fmt), parse(out_fmt)
+        self.rounding = check_rounding(rounding)
+        self.saturate = bool(saturate)
+        self.pipeline = check_pipeline(pipeline)
+        self.flags_out = bool(flags)
+        self.rand_bits, self.seed = check_rand_bits(rand_bits), check_seed(seed)
+        self.rand_source = check_rand_source(rounding, rand_source, pipeline > 0)
+        check_result_format(self.out_fmt, self.a_fmt, self.b_fmt)
+        ports = {"a": In(self.a_fmt.width), "b": In(self.b_fmt.width),
+                 "y": Out(self.out_fmt.width)}
+        if pipeline:
+            ports.update(in_valid=In(1), out_valid=Out(1))
+        if rounding == "sr" and rand_source == "port":
+            ports["rand"] = In(self.rand_bits)
+        if flags:
+            ports["flags"] = Out(5)
+        super().__init__(ports)
+
+    @property
+    def latency(self) -> int:
+        return self.pipeline
+
+    def elaborate(self, platform):
+        m = Module()
+        fa, fb, fo = self.a_fmt, self.b_fmt, self.out_fmt
+        pipe = Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
+        rand = self.rand if "rand" in self.signature.members else Const(0, 1)
+        a_code, b_code, rand = pipe.cut("input", self.a, self.b, rand)
+        a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
+        ta, tb = operand_terms(m, (a, fa), (b, fb), out=fo)
+
+        is_nan = a.is_nan | b.is_nan | (a.is_inf & b.is_inf & (a.sign ^ b.sign))
+        is_inf = a.is_inf | b.is_inf
+        inf_sign = Mux(a.is_inf, a.sign, b.sign)
+        nv = (a.is_inf & b.is_inf & (a.sign ^ b.sign)) | a.is_snan | b.is_snan
+        zero_sign = (a.sign | b.sign) if self.rounding == "rdn" else (a.sign & b.sign)
+        specials = dict(is_nan=is_nan, is_inf=is_inf, inf_sign=inf_sign, nv=nv,
+                        zero_sign=zero_sign, rand=rand)
+        y, flags = add_terms(m, pipe, ta, tb, fo, self.rounding, self.saturate,
+                             self.rand_bits, self.flags_out, specials,
+                             self.seed if self.rand_source == "prng" else None)
+        m.d.comb += self.y.eq(y)
+        if self.flags_out:
+            m.d.comb += self.flags.eq(flags)
+        if self.pipeline:
+            m.d.comb += self.out_valid.eq(pipe.valid)
+        return m
+
+
+def _lowest_exp(fmt: FloatFormat, out: FloatFormat) -> int:
+    """Output-field exponent of ``fmt``'s lowest binade."""
+    return fmt.field_range[0] - fmt.bias + out.bias
+
+
+def operand_terms(m: Module, *operands, out: FloatFormat):
+    """Unpacked operands as :class:`SumTerm` on the output's field scale, significands
+    padded to one width.  An operand with subnormals is normalised (leading-zero count
+    and shift) when the other operand reaches below its lowest binade, so that ordering
+    by (exponent, significand) orders by magnitude."""
+    width = max(f.precision for _, f in operands)
+    lows = [_lowest_exp(f, out) for _, f in operands]
+    normalise = [False] * len(operands)
+    for _ in operands:  # a normalised operand reaches lower: repeat until stable
+        reach = [lo - (width if n else 0) for lo, n in zip(lows, normalise)]
+        normalise = [f.subnormals and any(r < lows[i] for j, r in enumerate(reach) if j != i)
+                     for i, (_, f) in enumerate(operands)]
+    bottom = min(lo - (width if n else 0) for lo, n in zip(lows, normalise))
+    terms = []
+    for i, ((u, f), norm) in enumerate(zip(operands, normalise)):
+        sig = Cat(Const(0, width - f.precision), u.sig)
+        if not f.subnormals:  # the zero code reads as 1.0 * 2**emin: clear it
+            sig = Mux(u.is_zero, 0, sig)
+        hi = f.exp_field_max - f.bias + out.bias
+        exp = u.exp + (out.bias - f.bias)
+        if norm:
+            lz = leading_zeros(m, sig, f"op{i}_lz")
+            sig = (sig << lz)[:width]
+            exp = exp - lz
+        if lows[i] > bottom:  # a zero must order below every other value
+            exp = Mux(u.is_zero, bottom, exp)
+        terms.append(SumTerm(u.sign, ranged(m, exp, bottom, hi, f"op{i}_exp"),
+                             ranged(m, sig, 0, (1 << width) - 1, f"op{i}_sig"), (bottom, hi)))
+    return terms
+
+
+def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatFormat,
+              rounding: str, saturate: bool, rand_bits: int, flags: bool, specials: dict,
+              seed: int | None):
+    """Round x + y to ``out``: order, align, add, normalise, Rounder.  Both terms carry
+    significands of one width W (msb = 2**exp, output field scale).  ``specials`` holds
+    is_nan, is_inf, inf_sign, nv, zero_sign (sign of an exact zero) and rand (the ``sr``
+    draw presented with the operands).  Returns (y, flags) after the "output" cut."""
+    width = len(x.sig)
+    g = guard_bits(out, rounding, rand_bits, flags)
+    frame = max(out.precision + g + 1, width + 1)  # bits 1..frame; bit 0 jams the sticky
+    e_lo, e_hi = min(x.exp_range[0], y.exp_range[0]), max(x.exp_range[1], y.exp_range[1])
+
+    # Order by magnitude: (exponent, significand) as one unsigned number.
+    def key(t):
+        return Cat(t.sig, ranged(m, t.exp - e_lo, 0, e_hi - e_lo, "key_exp"))
+    x_big = Signal(name="x_big")
+    m.d.comb += x_big.eq(key(x) >= key(y))
+    big_sig = ranged(m, Mux(x_big, x.sig, y.sig), 0, (1 << width) - 1, "big_sig")
+    small_sig = ranged(m, Mux(x_big, y.sig, x.sig), 0, (1 << width) - 1, "small_sig")
+    big_exp = ranged(m, Mux(x_big, x.exp, y.exp), e_lo, e_hi, "big_exp")
+    small_exp = Mux(x_big, y.exp, x.exp)
+    big_sign = Mux(x_big, x.sign, y.sign)
+    subtract = x.sign ^ y.sign
+
+    # Align the smaller significand; every bit shifted out is jammed into bit 0.
+    diff = ranged(m, big_exp - small_exp, 0, e_hi - e_lo, "exp_diff")
+    bits = frame.bit_length()
+    if e_hi - e_lo >= 1 << bits:  # saturate: shifts of `frame` or more lose everything
+        diff = diff[:bits] | diff[bits:].any().replicate(bits)
+    small_frame = Cat(Const(0, frame - width), small_sig)
+    shifted, jam = shift_right_sticky(m, small_frame, diff, min(e_hi - e_lo, (1 << bits) - 1),
+                                      "align")
+    aligned = Cat(jam, shifted)
+    big = Cat(Const(0, 1 + frame - width), big_sig)
+    (aligned, big, subtract, big_sign, big_exp, specials) = _cut_dict(
+        pipe, "align", aligned, big, subtract, big_sign, big_exp, specials)
+
+    total = Signal(frame + 2, name="sum")  # never negative: big >= aligned
+    m.d.comb += total.eq(big + (Cat(aligned, 0) ^ subtract.replicate(frame + 2)) + subtract)
+    (total, big_sign, big_exp, specials) = _cut_dict(pipe, "sum", total, big_sign, big_exp,
+                                                     specials)
+
+    # Normalise: bit frame+1 has field big_exp + 1; below the smallest normal the shift
+    # stops at field 1 (a subnormal, field 0), and a big_exp below 0 first shifts right.
+    if out.subnormals and e_lo < 0:
+        right = ranged(m, Mux(big_exp < 0, -big_exp, 0), 0, -e_lo, "denorm")
+        shifted, lost = shift_right_sticky(m, total, right, -e_lo, "denorm")
+        total = Cat(shifted[0] | lost, shifted[1:])
+        big_exp = Mux(big_exp < 0, 0, big_exp)
+        e_lo = 0
+    lz = leading_zeros(m, total, "lz")
+    top_field = big_exp + 1
+    if out.subnormals:
+        limit = ranged(m, big_exp, e_lo, e_hi, "norm_limit")
+        subnormal = lz > limit
+        shift = ranged(m, Mux(subnormal, limit, lz), 0, frame + 2, "norm_shift")
+        field = Mux(subnormal, 0, top_field - lz)
+        f_lo = 0
+    else:
+        shift, field, f_lo = lz, top_field - lz, e_lo + 1 - (frame + 2)
+    field = ranged(m, field, f_lo, e_hi + 1, "field")
+    normalised = Signal(frame + 2, name="normalised")
+    m.d.comb += normalised.eq(total << shift)
+    is_zero = total == 0
+    p = out.precision
+    sig, low = normalised[-p:], normalised[-p - g:-p]
+    sticky = normalised[:-p - g].any()
+
+    m.submodules.rounder = rounder = Rounder(out, (f_lo, e_hi + 1), rounding, saturate,
+                                             rand_bits, flags)
+    sign = Mux(specials["is_inf"], specials["inf_sign"],
+               Mux(is_zero, specials["zero_sign"], big_sign))
+    m.d.comb += [rounder.sign.eq(sign), rounder.is_nan.eq(specials["is_nan"]),
+                 rounder.is_inf.eq(specials["is_inf"]), rounder.is_zero.eq(is_zero),
+                 rounder.exp.eq(field), rounder.sig.eq(sig), rounder.low.eq(low),
+                 rounder.sticky.eq(sticky)]
+    feed_rand(m, rounder, specials["rand"] if seed is None else None, seed or 1, pipe.valid)
+    outputs = [rounder.y] + ([rounder.flags | (specials["nv"] << 4)] if flags else [])
+    outputs = pipe.cut("output", *outputs)
+    return outputs[0], (outputs[1] if flags else None)
+
+
+_SPECIAL_KEYS = ("is_nan", "is_inf", "inf_sign", "nv", "zero_sign", "rand")
+
+
+def _cut_dict(pipe, point, *values):
+    """``pipe.cut`` for positional values followed by the specials dict."""
+    *plain, specials = values
+    keys = [k for k in _SPECIAL_KEYS if k in specials]
+    cut = pipe.cut(point, *plain, *(specials[k] for k in keys))
+    return (*cut[:len(plain)], dict(zip(keys, cut[len(plain):])))
