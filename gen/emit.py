@@ -94,6 +94,7 @@ def generate(config: UnitConfig, name: str | None = None) -> Generated:
         "ports": [p.as_dict() for p in config.ports()],
         "latency": config.latency,
         "throughput": 1,
+        "result": config.result,
         "fpforge_version": __version__,
         "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fpforge.rtl.fields import check_pipeline
-from fpforge.sim import arith
+from fpforge.sim import accumulate, arith
+from fpforge.sim.accumulate import check_chunk
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.rtl.rounder import check_rand_source
 from fpforge.sim.prng import check_rand_bits, check_seed, draws
 from fpforge.sim.rounding import ALL_ROUNDING_MODES, check_rounding
-from fpforge.tb.vectors import add_operands, mul_operands
+from fpforge.tb.vectors import accumulation_streams, add_operands, mac_operands, mul_operands
 
-__all__ = ["UnitConfig", "ArithConfig", "MulConfig", "AddConfig", "UNITS", "Port"]
+__all__ = ["UnitConfig", "ArithConfig", "MulConfig", "AddConfig", "MacConfig", "AccConfig",
+           "AxpyConfig", "UNITS", "Port"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class UnitConfig:
 
     unit = ""
     result_meaning = ""
+    #: "per_input": one result per valid input; "per_stream": one per ``in_last``
+    result = "per_input"
 
     def __post_init__(self):
         check_pipeline(self.pipeline)
@@ -359,4 +363,306 @@ class AddConfig(ArithConfig):
         return self.with_rand({"a": a, "b": b}, seed)
 
 
-UNITS: dict[str, type[UnitConfig]] = {"mul": MulConfig, "add": AddConfig}
+@dataclass(frozen=True)
+class MacConfig(ArithConfig):
+    """mac: y = round(a * b + c), fused (one rounding) or with the product rounded first"""
+
+    a: FloatFormat = field(default=None, kw_only=True)
+    b: FloatFormat = field(default=None, kw_only=True)
+    c: FloatFormat = field(default=None, kw_only=True)
+    out: FloatFormat = field(default=None, kw_only=True)
+    fused: bool = field(default=True, kw_only=True)
+    prod: FloatFormat | None = field(default=None, kw_only=True)
+
+    unit = "mac"
+    PREFIX = "fpmac"
+    FORMATS = (("a", "operand a"), ("b", "operand b"), ("c", "addend c"), ("out", "result"))
+    result_meaning = "round(a * b + c)"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.prod is not None:
+            object.__setattr__(self, "prod", parse(self.prod))
+        if self.fused and self.prod is not None:
+            raise ValueError("--prod is only used with --no-fused")
+        if not self.fused and self.prod is None:
+            raise ValueError("--no-fused needs --prod FMT, the format the product is rounded to")
+        if not self.fused and self.rounding == "sr":
+            raise ValueError("sr is supported for the fused MAC only (one draw per operation)")
+
+    @classmethod
+    def add_arguments(cls, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--no-fused", dest="fused", action="store_false",
+                            help="round the product to --prod first (two roundings)")
+        parser.add_argument("--prod", type=format_option, metavar="FMT",
+                            help="product format with --no-fused")
+
+    @classmethod
+    def from_args(cls, args):
+        return cls(**{n: getattr(args, n) for n, _ in cls.FORMATS}, fused=args.fused,
+                   prod=args.prod, **rounding_kwargs(args), pipeline=args.pipeline)
+
+    def params(self) -> dict:
+        out = super().params()
+        out.update(fused=self.fused, prod=None if self.prod is None else self.prod.spec)
+        return out
+
+    def default_name(self) -> str:
+        name = super().default_name()
+        return name if self.fused else name.replace(
+            "fpmac_", f"fpmacu_{_ident(self.prod)}_", 1)
+
+    def build(self):
+        from fpforge.rtl.mac import FPMAC
+        return FPMAC(self.a, self.b, self.c, self.out, fused=self.fused, prod_fmt=self.prod,
+                     **self.build_kwargs())
+
+    def evaluate(self, inputs, rand):
+        return arith.fma(inputs["a"], inputs["b"], inputs["c"], self.a, self.b, self.c,
+                         self.out, self.rounding, self.saturate, fused=self.fused,
+                         prod_fmt=self.prod, rand=rand, rand_bits=self.rand_bits,
+                         flags=self.flags)
+
+    def test_inputs(self, n, seed):
+        a, b, c = mac_operands(self.a, self.b, self.c, n, seed)
+        return self.with_rand({"a": a, "b": b, "c": c}, seed)
+
+
+@dataclass(frozen=True)
+class AccConfig(UnitConfig):
+    """acc: streaming chunk-based accumulator, one result per stream"""
+
+    in_fmt: FloatFormat | None = field(default=None, kw_only=True)
+    acc: FloatFormat = field(default=None, kw_only=True)
+    chunk: int = field(default=0, kw_only=True)
+    rounding: str = field(default="rne", kw_only=True)
+    saturate: bool = field(default=False, kw_only=True)
+    products: bool = field(default=False, kw_only=True)
+    a: FloatFormat | None = field(default=None, kw_only=True)
+    b: FloatFormat | None = field(default=None, kw_only=True)
+    rand_bits: int = field(default=16, kw_only=True)
+    seed: int = field(default=1, kw_only=True)
+
+    unit = "acc"
+    rand_source = "prng"  # its own PRNGs
+    result = "per_stream"
+    result_meaning = "sum of the stream"
+
+    def __post_init__(self):
+        if self.pipeline:
+            raise ValueError("acc has a fixed latency; --pipeline does not apply")
+        names = ("a", "b") if self.products else ("in_fmt",)
+        for n in names + ("acc",):
+            if getattr(self, n) is None:
+                raise ValueError(f"acc needs format --{'in' if n == 'in_fmt' else n}"
+                                 + (" (with --products)" if self.products else ""))
+            object.__setattr__(self, n, parse(getattr(self, n)))
+        unused = [n for n in (("in_fmt",) if self.products else ("a", "b"))
+                  if getattr(self, n) is not None]
+        if unused:
+            raise ValueError("--in is not used with --products" if self.products
+                             else "--a/--b need --products")
+        check_chunk(self.chunk)
+        check_rounding(self.rounding)
+        check_rand_bits(self.rand_bits)
+        check_seed(self.seed)
+        arith.check_result_format(self.acc, *self.operand_formats().values())
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--in", dest="in_fmt", type=format_option, metavar="FMT",
+                            help="input format (not with --products)")
+        parser.add_argument("--acc", required=True, type=format_option, metavar="FMT",
+                            help="accumulator and result format")
+        parser.add_argument("--chunk", type=nonneg_int_option, default=0, metavar="N",
+                            help="inputs per chunk; 0 = no chunking (default)")
+        parser.add_argument("--products", action="store_true",
+                            help="accumulate exact products of --a and --b inputs")
+        parser.add_argument("--a", type=format_option, metavar="FMT", help="product operand a")
+        parser.add_argument("--b", type=format_option, metavar="FMT", help="product operand b")
+        add_rounding_arguments(parser)
+
+    @classmethod
+    def from_args(cls, args):
+        if args.flags:
+            raise ValueError("acc has no flags output")
+        if args.rand_source != "prng":
+            raise ValueError("acc draws from its own PRNGs (--rand-source prng)")
+        return cls(in_fmt=args.in_fmt, acc=args.acc, chunk=args.chunk, rounding=args.rounding,
+                   saturate=args.saturate, products=args.products, a=args.a, b=args.b,
+                   rand_bits=args.rand_bits, seed=args.seed)
+
+    @property
+    def out_fmt(self):
+        return self.acc
+
+    @property
+    def latency(self) -> int:
+        return 1 if self.chunk == 0 else 2
+
+    def operand_formats(self):
+        return {"a": self.a, "b": self.b} if self.products else {"x": self.in_fmt}
+
+    def build(self):
+        from fpforge.rtl.accumulator import ChunkAccumulator
+        return ChunkAccumulator(self.in_fmt, self.acc, self.chunk, self.rounding,
+                                products=self.products, a_fmt=self.a, b_fmt=self.b,
+                                saturate=self.saturate, rand_bits=self.rand_bits,
+                                seed=self.seed)
+
+    def golden(self, inputs):
+        valid = np.asarray(inputs.get("valid", np.ones(len(inputs["in_last"]))), dtype=bool)
+        last = np.flatnonzero(np.asarray(inputs["in_last"], dtype=bool)[valid])
+        lengths = np.diff(np.concatenate([[-1], last]))
+        xs = (inputs["a"][valid], inputs["b"][valid]) if self.products else inputs["x"][valid]
+        return accumulate.chunked(xs, self.in_fmt, self.acc, self.chunk, self.rounding,
+                                  self.saturate, lengths=lengths, products=self.products,
+                                  a_fmt=self.a, b_fmt=self.b, seed=self.seed,
+                                  rand_bits=self.rand_bits)
+
+    def default_name(self) -> str:
+        src = (f"{_ident(self.a)}x{_ident(self.b)}" if self.products else _ident(self.in_fmt))
+        return f"fpacc_{src}_{_ident(self.acc)}_c{self.chunk}{rounding_suffix(self)}"
+
+    def params(self) -> dict:
+        out = {"acc": self.acc.spec, "chunk": self.chunk, "products": self.products}
+        if self.products:
+            out.update(a=self.a.spec, b=self.b.spec)
+        else:
+            out["in"] = self.in_fmt.spec
+        out.update(rounding=self.rounding, saturate=self.saturate)
+        if self.rounding == "sr":
+            out.update(rand_bits=self.rand_bits, seed=self.seed)
+        return out
+
+    @property
+    def flags(self) -> bool:
+        return False
+
+    def test_inputs(self, n, seed):
+        """About ``n`` inputs in streams of 1..4096 (short ones first), with specials at a
+        low rate and random ``in_valid`` gaps in the second half."""
+        data = accumulation_streams(self.operand_formats(), n, seed)
+        return data
+
+    def all_inputs(self):
+        raise ValueError("acc has no exhaustive mode: give --vectors N (inputs)")
+
+    def ports(self) -> list[Port]:
+        lat = self.latency
+        ports = [Port("clk", "in", 1, "clock, rising edge"),
+                 Port("rst", "in", 1, "synchronous reset, active high (clears the sums)"),
+                 Port("in_valid", "in", 1, "an input this cycle (one per cycle, no bubbles "
+                                           "needed)"),
+                 Port("in_last", "in", 1, "this input ends its stream; the next stream may "
+                                          "start the next cycle")]
+        ports += [Port(n, "in", f.width, f"{'product operand' if self.products else 'input'} "
+                       f"{n}, {f} code ({f.spec})") for n, f in self.operand_formats().items()]
+        how = (f"inner := round({'a*b' if self.products else 'x'} + inner)" +
+               (f"; every {self.chunk} inputs and at the end outer := round(inner + outer)"
+                if self.chunk else ""))
+        ports += [Port("y", "out", self.acc.width, f"the stream's sum ({how}), {self.acc} code "
+                                                    f"({self.acc.spec})"),
+                  Port("out_valid", "out", 1, f"y valid: one cycle, {lat} cycles after the "
+                                              "cycle of in_last")]
+        return ports
+
+
+@dataclass(frozen=True)
+class AxpyConfig(UnitConfig):
+    """axpy: streaming weight update y' = round(y + alpha * x), stochastic by default"""
+
+    alpha: FloatFormat = field(default=None, kw_only=True)
+    x: FloatFormat = field(default=None, kw_only=True)
+    y: FloatFormat = field(default=None, kw_only=True)
+    rounding: str = field(default="sr", kw_only=True)
+    saturate: bool = field(default=False, kw_only=True)
+    rand_bits: int = field(default=16, kw_only=True)
+    seed: int = field(default=1, kw_only=True)
+    pipeline: int = 1
+
+    unit = "axpy"
+    rand_source = "prng"  # its own PRNG
+    result_meaning = "round(y_in + alpha * x)"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.pipeline < 1:
+            raise ValueError("axpy is a streaming unit: --pipeline must be >= 1")
+        for n in ("alpha", "x", "y"):
+            if getattr(self, n) is None:
+                raise ValueError(f"axpy needs format --{n}")
+            object.__setattr__(self, n, parse(getattr(self, n)))
+        check_rounding(self.rounding)
+        check_rand_bits(self.rand_bits)
+        check_seed(self.seed)
+        arith.check_result_format(self.y, self.alpha, self.x, self.y)
+
+    @classmethod
+    def add_arguments(cls, parser):
+        for n, meaning in (("alpha", "step size alpha"), ("x", "gradient x"),
+                           ("y", "weight y (in and out)")):
+            parser.add_argument(f"--{n}", required=True, type=format_option, metavar="FMT",
+                                help=f"{meaning} format")
+        add_rounding_arguments(parser, default="sr")
+        parser.add_argument("--pipeline", type=nonneg_int_option, default=1, metavar="N",
+                            help="latency in cycles, >= 1 (default 1)")
+
+    @classmethod
+    def from_args(cls, args):
+        if args.flags:
+            raise ValueError("axpy has no flags output")
+        if args.rand_source != "prng":
+            raise ValueError("axpy draws from its own PRNG (--rand-source prng)")
+        return cls(alpha=args.alpha, x=args.x, y=args.y, rounding=args.rounding,
+                   saturate=args.saturate, rand_bits=args.rand_bits, seed=args.seed,
+                   pipeline=args.pipeline)
+
+    @property
+    def out_fmt(self):
+        return self.y
+
+    @property
+    def flags(self) -> bool:
+        return False
+
+    def operand_formats(self):
+        return {"alpha": self.alpha, "x": self.x, "y_in": self.y}
+
+    def build(self):
+        from fpforge.rtl.accumulator import AXPY
+        return AXPY(self.alpha, self.x, self.y, self.rounding, self.saturate, self.pipeline,
+                    rand_bits=self.rand_bits, seed=self.seed)
+
+    def golden(self, inputs):
+        n = len(inputs["x"])
+        valid = np.asarray(inputs.get("valid", np.ones(n)), dtype=bool)
+        out = np.zeros(n, dtype=self.y.dtype)
+        out[valid] = accumulate.axpy(inputs["alpha"][valid], inputs["x"][valid],
+                                     inputs["y_in"][valid], self.alpha, self.x, self.y,
+                                     self.rounding, self.saturate, seed=self.seed,
+                                     rand_bits=self.rand_bits)
+        return out
+
+    def default_name(self) -> str:
+        return (f"fpaxpy_{_ident(self.alpha)}_{_ident(self.x)}_{_ident(self.y)}"
+                f"{rounding_suffix(self)}_p{self.pipeline}")
+
+    def params(self) -> dict:
+        out = {"alpha": self.alpha.spec, "x": self.x.spec, "y": self.y.spec,
+               "rounding": self.rounding, "saturate": self.saturate, "pipeline": self.pipeline}
+        if self.rounding == "sr":
+            out.update(rand_bits=self.rand_bits, seed=self.seed)
+        return out
+
+    def test_inputs(self, n, seed):
+        """Streams with alpha held per stream of 64 elements, gradients x and weights y
+        from corner, targeted (y near alpha*x, ulp-scale updates) and random codes."""
+        c, a, b = mac_operands(self.y, self.alpha, self.x, n, seed)
+        alpha = np.repeat(a[::64], 64)[:n]
+        return {"alpha": alpha, "x": b, "y_in": c}
+
+
+UNITS: dict[str, type[UnitConfig]] = {"mul": MulConfig, "add": AddConfig, "mac": MacConfig,
+                                      "acc": AccConfig, "axpy": AxpyConfig}

@@ -23,14 +23,14 @@ from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.prng import check_rand_bits, check_seed
 from fpforge.sim.rounding import check_rounding
 
-__all__ = ["FPAdder", "SumTerm", "add_terms"]
+__all__ = ["FPAdder", "Addend", "SumTerm", "operand_addend", "order_terms", "add_terms"]
 
 
 @dataclass
 class SumTerm:
-    """One addend for :func:`add_terms`: value = (-1)**sign * sig * 2**(exp - scale),
-    ``exp`` in ``exp_range``; a term that may be subnormal-like (``sig`` below its top
-    bit at any exponent but the lowest) must be normalised by the caller."""
+    """An ordered addend for :func:`add_terms` (from :func:`order_terms`): value =
+    (-1)**sign * sig * 2**(exp - bias - (len(sig) - 1)), output field scale; all terms
+    share one significand width."""
 
     sign: object
     exp: object
@@ -106,7 +106,7 @@ class FPAdder(wiring.Component):
         rand = self.rand if "rand" in self.signature.members else Const(0, 1)
         a_code, b_code, rand = pipe.cut("input", self.a, self.b, rand)
         a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
-        ta, tb = operand_terms(m, (a, fa), (b, fb), out=fo)
+        ta, tb = order_terms(m, [operand_addend(a, fa, fo, "a"), operand_addend(b, fb, fo, "b")])
 
         is_nan = a.is_nan | b.is_nan | (a.is_inf & b.is_inf & (a.sign ^ b.sign))
         is_inf = a.is_inf | b.is_inf
@@ -126,39 +126,55 @@ class FPAdder(wiring.Component):
         return m
 
 
-def _lowest_exp(fmt: FloatFormat, out: FloatFormat) -> int:
-    """Output-field exponent of ``fmt``'s lowest binade."""
-    return fmt.field_range[0] - fmt.bias + out.bias
+@dataclass
+class Addend:
+    """An addend before ordering: value = (-1)**sign * sig * 2**(exp - bias - (len(sig) -
+    1)) on the output's field scale, ``exp`` in ``exp_range``.  ``denormal`` says where its
+    msb may be clear: "never", "lowest" (a subnormal: only at the lowest exponent) or
+    "any" (a product of significands)."""
+
+    name: str
+    sign: object
+    exp: object
+    sig: object
+    is_zero: object
+    exp_range: tuple[int, int]
+    denormal: str
 
 
-def operand_terms(m: Module, *operands, out: FloatFormat):
-    """Unpacked operands as :class:`SumTerm` on the output's field scale, significands
-    padded to one width.  An operand with subnormals is normalised (leading-zero count
-    and shift) when the other operand reaches below its lowest binade, so that ordering
-    by (exponent, significand) orders by magnitude."""
-    width = max(f.precision for _, f in operands)
-    lows = [_lowest_exp(f, out) for _, f in operands]
-    normalise = [False] * len(operands)
-    for _ in operands:  # a normalised operand reaches lower: repeat until stable
-        reach = [lo - (width if n else 0) for lo, n in zip(lows, normalise)]
-        normalise = [f.subnormals and any(r < lows[i] for j, r in enumerate(reach) if j != i)
-                     for i, (_, f) in enumerate(operands)]
-    bottom = min(lo - (width if n else 0) for lo, n in zip(lows, normalise))
+def operand_addend(u, fmt: FloatFormat, out: FloatFormat, name: str) -> Addend:
+    """An unpacked operand as an :class:`Addend` on ``out``'s field scale."""
+    sig = u.sig if fmt.subnormals else Mux(u.is_zero, 0, u.sig)  # ns zero reads as 1.0
+    return Addend(name, u.sign, u.exp + (out.bias - fmt.bias), sig, u.is_zero,
+                  (fmt.field_range[0] - fmt.bias + out.bias,
+                   fmt.exp_field_max - fmt.bias + out.bias),
+                  "lowest" if fmt.subnormals else "never")
+
+
+def order_terms(m: Module, addends: list[Addend]) -> list[SumTerm]:
+    """Addends as :class:`SumTerm` with significands padded to one width and normalised
+    where needed, so that ordering by (exponent, significand) orders by magnitude: a
+    product always; a subnormal when another addend reaches below its lowest binade.  A
+    zero takes the lowest exponent of all."""
+    width = max(len(a.sig) for a in addends)
+    norm = [a.denormal == "any" for a in addends]
+    for _ in addends:  # a normalised addend reaches lower: repeat until stable
+        reach = [a.exp_range[0] - (width if n else 0) for a, n in zip(addends, norm)]
+        norm = [a.denormal == "any" or (a.denormal == "lowest" and any(
+                    r < a.exp_range[0] for j, r in enumerate(reach) if j != i))
+                for i, a in enumerate(addends)]
+    bottom = min(a.exp_range[0] - (width if n else 0) for a, n in zip(addends, norm))
     terms = []
-    for i, ((u, f), norm) in enumerate(zip(operands, normalise)):
-        sig = Cat(Const(0, width - f.precision), u.sig)
-        if not f.subnormals:  # the zero code reads as 1.0 * 2**emin: clear it
-            sig = Mux(u.is_zero, 0, sig)
-        hi = f.exp_field_max - f.bias + out.bias
-        exp = u.exp + (out.bias - f.bias)
-        if norm:
-            lz = leading_zeros(m, sig, f"op{i}_lz")
-            sig = (sig << lz)[:width]
-            exp = exp - lz
-        if lows[i] > bottom:  # a zero must order below every other value
-            exp = Mux(u.is_zero, bottom, exp)
-        terms.append(SumTerm(u.sign, ranged(m, exp, bottom, hi, f"op{i}_exp"),
-                             ranged(m, sig, 0, (1 << width) - 1, f"op{i}_sig"), (bottom, hi)))
+    for a, n in zip(addends, norm):
+        sig, exp, lo = Cat(Const(0, width - len(a.sig)), a.sig), a.exp, a.exp_range[0]
+        if n:
+            lz = leading_zeros(m, sig, f"{a.name}_lz")
+            sig, exp, lo = (sig << lz)[:width], exp - lz, lo - width
+        if lo > bottom or a.denormal == "any":  # a zero must order below every other value
+            exp = Mux(a.is_zero, bottom, exp)
+        hi = a.exp_range[1]
+        terms.append(SumTerm(a.sign, ranged(m, exp, bottom, hi, f"{a.name}_exp"),
+                             ranged(m, sig, 0, (1 << width) - 1, f"{a.name}_sig"), (bottom, hi)))
     return terms
 
 

@@ -67,7 +67,8 @@ def _mismatch(index, inputs, outputs, vectors, got):
 async def vectors(dut):
     manifest, vectors, inputs, outputs = _load()
     if manifest["latency"]:
-        await _clocked(dut, manifest["latency"], vectors, inputs, outputs)
+        await _clocked(dut, manifest["latency"], vectors, inputs, outputs,
+                       manifest.get("result") == "per_stream")
     else:
         await _combinational(dut, vectors, inputs, outputs)
 
@@ -90,9 +91,18 @@ async def _combinational(dut, vectors, inputs, outputs):
     _report(len(want), passed, mismatches)
 
 
-async def _clocked(dut, latency, vectors, inputs, outputs):
-    n = len(vectors["y"])
+async def _clocked(dut, latency, vectors, inputs, outputs, per_stream):
+    """Per-input units: every valid input's result ``latency`` cycles later.  Per-stream
+    units (accumulators): one result per valid ``in_last``, ``latency`` cycles later; the
+    expected arrays then hold one row per stream."""
+    n = len(vectors[inputs[0]])
     valid = vectors["valid"].tolist() if "valid" in vectors else [1] * n
+    produces = ([v and last for v, last in zip(valid, vectors["in_last"].tolist())]
+                if per_stream else valid)
+    row, row_of = 0, []
+    for p in produces:
+        row_of.append(row)
+        row += bool(p)
     handles = [getattr(dut, name) for name in inputs]
     columns = [vectors[name].tolist() for name in inputs]
     out_handles = [getattr(dut, name) for name in outputs]
@@ -118,16 +128,19 @@ async def _clocked(dut, latency, vectors, inputs, outputs):
         src = cycle - latency  # the vector whose result is due now
         if src >= 0:
             out_valid = _read(dut.out_valid)
-            if out_valid != valid[src]:
+            if out_valid != produces[src]:
                 mismatches.append({"index": src, "error": f"out_valid={out_valid}, "
-                                   f"expected {valid[src]} {latency} cycles after input"})
+                                   f"expected {produces[src]} {latency} cycles after input"})
                 tried += 1
-            elif valid[src]:
+            elif produces[src]:
                 tried += 1
                 got = tuple(_read(h) for h in out_handles)
-                if got == want[src]:
+                r = row_of[src] if per_stream else src
+                if got == want[r]:
                     passed += 1
                 else:
-                    mismatches.append(_mismatch(src, inputs, outputs, vectors, got))
+                    fields = _mismatch(r, [] if per_stream else inputs, outputs, vectors, got)
+                    fields["input_index"] = src
+                    mismatches.append(fields)
         await FallingEdge(dut.clk)
     _report(tried, passed, mismatches)

@@ -10,7 +10,8 @@ import numpy as np
 from fpforge.sim.arith import all_pairs  # re-exported: every (a, b) pair
 from fpforge.sim.formats import FloatFormat
 
-__all__ = ["corner_codes", "random_codes", "mul_operands", "add_operands", "all_pairs"]
+__all__ = ["corner_codes", "random_codes", "mul_operands", "add_operands", "mac_operands",
+           "accumulation_streams", "all_pairs"]
 
 
 def corner_codes(fmt: FloatFormat) -> np.ndarray:
@@ -99,3 +100,69 @@ def add_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, out_fmt: FloatFormat, n
     a2, b2 = random_codes(a_fmt, n_rand, rng), random_codes(b_fmt, n_rand, rng)
     dt = np.uint64
     return (np.concatenate([a0, a1, a2]).astype(dt), np.concatenate([b0, b1, b2]).astype(dt))
+
+
+def mac_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat, n: int,
+                 seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` operand triples for a multiply-add: corner triples first (up to a quarter),
+    then half with ``c`` near the product's exponent (cancellation, carries, ties) or a
+    precision away (sticky), the rest uniform random."""
+    rng = np.random.default_rng(seed)
+    ca, cb, cc = corner_codes(a_fmt), corner_codes(b_fmt), corner_codes(c_fmt)
+    n0 = min(n // 4, ca.size * cb.size * cc.size)
+    a0, b0, c0 = ca[rng.integers(0, ca.size, n0)], cb[rng.integers(0, cb.size, n0)], \
+        cc[rng.integers(0, cc.size, n0)]
+    n1 = (n - n0) // 2
+    a1, b1, c1 = (random_codes(f, n1, rng) for f in (a_fmt, b_fmt, c_fmt))
+    def unbiased(codes, f):
+        return ((codes >> np.uint64(f.man_bits)) & np.uint64(f.exp_field_max)).astype(
+            np.int64) - f.bias
+    gap = np.where(rng.random(n1) < 0.5, rng.integers(-2, 3, n1),
+                   rng.choice([-1, 1], n1) * rng.integers(1, c_fmt.precision + 4, n1))
+    c1 = _with_exponent(c1, c_fmt, unbiased(a1, a_fmt) + unbiased(b1, b_fmt) + gap + c_fmt.bias)
+    n2 = n - n0 - n1
+    a2, b2, c2 = (random_codes(f, n2, rng) for f in (a_fmt, b_fmt, c_fmt))
+    dt = np.uint64
+    return tuple(np.concatenate(x).astype(dt) for x in ((a0, a1, a2), (b0, b1, b2), (c0, c1, c2)))
+
+
+def accumulation_streams(formats: dict[str, FloatFormat], n: int, seed: int = 1,
+                         max_length: int = 4096) -> dict[str, np.ndarray]:
+    """About ``n`` cycles of back-to-back streams for an accumulator: lengths 1, 2, 3, ...
+    first, then random lengths up to ``max_length``; one array per input port (values
+    N(0.5, 1) scaled per stream, with 1 in 500 a random code: specials, subnormals, huge),
+    ``in_last``, and ``valid`` with 10 % gaps in the second half (gap cycles hold junk)."""
+    rng = np.random.default_rng(seed)
+    lengths = []
+    total = 0
+    while total < n:
+        k = len(lengths)
+        length = k + 1 if k < 8 else int(rng.integers(1, max_length + 1))
+        length = min(length, max(n - total, 1))
+        lengths.append(length)
+        total += length
+    data = {}
+    for port, fmt in formats.items():
+        scale = np.repeat(2.0 ** rng.integers(-6, 7, len(lengths)), lengths)
+        values = (rng.standard_normal(total) + 0.5) * scale
+        codes = fmt.encode(values).astype(np.uint64)
+        odd = rng.random(total) < 0.002
+        codes[odd] = random_codes(fmt, int(odd.sum()), rng)
+        data[port] = codes
+    last = np.zeros(total, dtype=np.uint64)
+    last[np.cumsum(lengths) - 1] = 1
+    data["in_last"] = last
+    # gaps: insert invalid cycles (junk data) into the second half
+    gap = np.zeros(total, dtype=bool)
+    gap[total // 2:] = rng.random(total - total // 2) < 0.1
+    slots = total + int(gap.sum())
+    valid = np.ones(slots, dtype=np.uint64)
+    where = np.flatnonzero(gap) + np.arange(int(gap.sum()))  # gap before these inputs
+    valid[where] = 0
+    out = {"valid": valid}
+    for key, arr in data.items():
+        full = np.zeros(slots, dtype=np.uint64) if key == "in_last" else \
+            rng.integers(0, 1 << 8, slots).astype(np.uint64) & arr.max(initial=0)
+        full[valid == 1] = arr
+        out[key] = full
+    return out

@@ -39,11 +39,11 @@ class VerifyReport:
         return self.rtl.ok and (self.netlist is None or self.netlist.ok)
 
     def lines(self) -> list[str]:
-        out = [f"{self.name} rtl ({self.sim}): {self.rtl.tried} vectors tried, "
+        out = [f"{self.name} rtl ({self.sim}): {self.rtl.tried} results checked, "
                f"{self.rtl.passed} passed"]
         if self.netlist is not None:
-            out.append(f"{self.name} netlist ({self.sim}): {self.netlist.tried} vectors "
-                       f"tried, {self.netlist.passed} passed")
+            out.append(f"{self.name} netlist ({self.sim}): {self.netlist.tried} results "
+                       f"checked, {self.netlist.passed} passed")
         for res in (self.rtl, self.netlist):
             for mm in (res.mismatches if res else [])[:5]:
                 out.append(f"  mismatch: {mm}")
@@ -57,7 +57,7 @@ def stimulus(config: UnitConfig, vectors: int | None, exhaustive: bool, seed: in
         data = config.all_inputs()
     else:
         data = config.test_inputs(vectors or 100_000, seed)
-    if config.latency:
+    if config.latency and "valid" not in data:
         n = len(next(iter(data.values())))
         valid = np.ones(n, dtype=np.uint64)
         gaps = np.random.default_rng(seed).random(n - n // 2) < 0.25

@@ -127,7 +127,7 @@ def test_area_json_and_verilog_file(tmp_path):
 def test_verify_prints_counts():
     proc = run(["verify", "mul", "--a", "fp8_e5m2", "--b", "fp8_e5m2", "--out", "fp16"])
     assert proc.returncode == 0, proc.stderr
-    assert "65536 vectors tried, 65536 passed" in proc.stdout
+    assert "65536 results checked, 65536 passed" in proc.stdout
 
 
 def test_verify_refuses_exhaustive_icarus_for_wide_units():

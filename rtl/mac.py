@@ -1,0 +1,159 @@
+"""FPMAC: y = round(a * b + c), mirror of ``fpforge.sim.arith.fma``.
+
+Fused (one rounding): the exact significand product becomes one addend of the adder's
+datapath (``rtl.add``: order, align with jammed sticky, add, normalise, Rounder), ``c``
+the other.  Unfused: an :class:`FPMultiplier` rounding to ``prod_fmt`` feeding an
+:class:`FPAdder`.
+"""
+
+from __future__ import annotations
+
+from amaranth import Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpforge.rtl.add import Addend, FPAdder, add_terms, operand_addend, order_terms
+from fpforge.rtl.fields import Pipeline, check_pipeline, unpack
+from fpforge.rtl.mul import FPMultiplier
+from fpforge.rtl.rounder import check_rand_source
+from fpforge.sim.arith import check_result_format
+from fpforge.sim.formats import FloatFormat, parse
+from fpforge.sim.prng import check_rand_bits, check_seed
+from fpforge.sim.rounding import check_rounding
+
+__all__ = ["FPMAC", "product_addend"]
+
+
+class FPMAC(wiring.Component):
+    """Multiply-add with mixed formats: y = round(a * b + c).
+
+    Parameters
+    ----------
+    a_fmt, b_fmt, c_fmt, out_fmt : FloatFormat or str
+    fused : bool
+        True: the exact a * b + c is rounded once.  False: a * b is first rounded to
+        ``prod_fmt`` (same mode), then the sum is rounded to ``out_fmt``.
+    prod_fmt : FloatFormat or str or None
+        Only with ``fused=False``.
+    rounding : {"rne", "rtz", "rna", "rup", "rdn", "sr"}
+        ``sr`` only fused (one draw per operation).  Exact zero: -0 when a*b and c are
+        both negative (``rdn``: either), else +0.
+    saturate : bool
+        Overflow gives +-max instead of Inf/NaN.
+    pipeline : int
+        Pipeline registers (latency N cycles, one input per cycle); cuts at the output,
+        after the add, after the alignment and at the inputs.  Unfused: in the adder.
+    flags, rand_bits, seed, rand_source
+        As for :class:`fpforge.rtl.add.FPAdder`.
+
+    Ports
+    -----
+    a, b, c : In(width of their format)
+    y : Out(out_fmt.width)
+    in_valid, out_valid, rand, flags : as for :class:`fpforge.rtl.add.FPAdder`.
+    """
+
+    CUTS = FPAdder.CUTS
+
+    def __init__(self, a_fmt, b_fmt, c_fmt, out_fmt, fused: bool = True, prod_fmt=None,
+                 rounding: str = "rne", saturate: bool = False, pipeline: int = 0, *,
+                 flags: bool = False, rand_bits: int = 16, seed: int = 1,
+                 rand_source: str = "prng"):
+        self.a_fmt, self.b_fmt, self.c_fmt = parse(a_fmt), parse(b_fmt), parse(c_fmt)
+        self.out_fmt = parse(out_fmt)
+        self.fused = bool(fused)
+        if self.fused and prod_fmt is not None:
+            raise ValueError("prod_fmt is only used with fused=False")
+        if not self.fused and prod_fmt is None:
+            raise ValueError("fused=False needs prod_fmt, the format the product is rounded to")
+        self.prod_fmt = None if prod_fmt is None else parse(prod_fmt)
+        self.rounding = check_rounding(rounding)
+        if rounding == "sr" and not self.fused:
+            raise ValueError("sr is supported for the fused MAC only (one draw per operation)")
+        self.saturate = bool(saturate)
+        self.pipeline = check_pipeline(pipeline)
+        self.flags_out = bool(flags)
+        self.rand_bits, self.seed = check_rand_bits(rand_bits), check_seed(seed)
+        self.rand_source = check_rand_source(rounding, rand_source, pipeline > 0)
+        check_result_format(self.out_fmt, self.a_fmt, self.b_fmt, self.c_fmt)
+        ports = {"a": In(self.a_fmt.width), "b": In(self.b_fmt.width),
+                 "c": In(self.c_fmt.width), "y": Out(self.out_fmt.width)}
+        if pipeline:
+            ports.update(in_valid=In(1), out_valid=Out(1))
+        if rounding == "sr" and rand_source == "port":
+            ports["rand"] = In(self.rand_bits)
+        if flags:
+            ports["flags"] = Out(5)
+        super().__init__(ports)
+
+    @property
+    def latency(self) -> int:
+        return self.pipeline
+
+    def elaborate(self, platform):
+        return self._fused() if self.fused else self._unfused()
+
+    def _unfused(self):
+        m = Module()
+        m.submodules.mul = mul = FPMultiplier(self.a_fmt, self.b_fmt, self.prod_fmt,
+                                              self.rounding, self.saturate,
+                                              flags=self.flags_out)
+        m.submodules.add = add = FPAdder(self.prod_fmt, self.c_fmt, self.out_fmt,
+                                         self.rounding, self.saturate, self.pipeline,
+                                         flags=self.flags_out)
+        m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b), add.a.eq(mul.y), add.b.eq(self.c),
+                     self.y.eq(add.y)]
+        if self.flags_out:  # the product's flags travel with it through the adder's cuts
+            mul_flags = mul.flags
+            for _ in range(self.pipeline):
+                reg = Signal(5, reset_less=True)
+                m.d.sync += reg.eq(mul_flags)
+                mul_flags = reg
+            m.d.comb += self.flags.eq(add.flags | mul_flags)
+        if self.pipeline:
+            m.d.comb += [add.in_valid.eq(self.in_valid), self.out_valid.eq(add.out_valid)]
+        return m
+
+    def _fused(self):
+        m = Module()
+        fa, fb, fc, fo = self.a_fmt, self.b_fmt, self.c_fmt, self.out_fmt
+        pipe = Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
+        rand = self.rand if "rand" in self.signature.members else Const(0, 1)
+        a_code, b_code, c_code, rand = pipe.cut("input", self.a, self.b, self.c, rand)
+        a, b, c = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b"), unpack(m, c_code, fc, "c")
+        p, pc = order_terms(m, [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")])
+
+        p_sign = a.sign ^ b.sign
+        zero_inf = (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)
+        p_inf = (a.is_inf | b.is_inf) & ~zero_inf
+        inf_minus_inf = p_inf & c.is_inf & (p_sign ^ c.sign) & ~(a.is_nan | b.is_nan)
+        is_nan = a.is_nan | b.is_nan | c.is_nan | zero_inf | inf_minus_inf
+        nv = zero_inf | inf_minus_inf | a.is_snan | b.is_snan | c.is_snan
+        zero_sign = (p_sign | c.sign) if self.rounding == "rdn" else (p_sign & c.sign)
+        specials = dict(is_nan=is_nan, is_inf=p_inf | c.is_inf, inf_sign=Mux(p_inf, p_sign, c.sign),
+                        nv=nv, zero_sign=zero_sign, rand=rand)
+        y, flags = add_terms(m, pipe, p, pc, fo, self.rounding, self.saturate, self.rand_bits,
+                             self.flags_out, specials,
+                             self.seed if self.rand_source == "prng" else None)
+        m.d.comb += self.y.eq(y)
+        if self.flags_out:
+            m.d.comb += self.flags.eq(flags)
+        if self.pipeline:
+            m.d.comb += self.out_valid.eq(pipe.valid)
+        return m
+
+
+def product_addend(m: Module, a, a_fmt: FloatFormat, b, b_fmt: FloatFormat,
+                   out: FloatFormat, name: str = "p") -> Addend:
+    """The exact product of two unpacked operands as an :class:`Addend` (msb weight
+    2**(ea + eb - bias_a - bias_b + 1) on ``out``'s field scale)."""
+    is_zero = a.is_zero | b.is_zero
+    product = Signal(a_fmt.precision + b_fmt.precision, name=f"{name}_product")
+    if a_fmt.subnormals and b_fmt.subnormals:
+        m.d.comb += product.eq(a.sig * b.sig)
+    else:  # an ns zero code reads as 1.0
+        m.d.comb += product.eq(Mux(is_zero, 0, a.sig * b.sig))
+    const = out.bias - a_fmt.bias - b_fmt.bias + 1
+    return Addend(name, a.sign ^ b.sign, a.exp + b.exp + const, product, is_zero,
+                  (a_fmt.field_range[0] + b_fmt.field_range[0] + const,
+                   a_fmt.exp_field_max + b_fmt.exp_field_max + const), "any")

@@ -1,0 +1,111 @@
+"""Golden streaming accumulation: chunk-based accumulation and the AXPY weight update.
+
+Mirrors ``rtl/accumulator.py`` operation by operation, so the codes here are the codes the
+hardware produces.  Chunk-based accumulation (DESIGN.md section 4): for every input
+``inner := round(x + inner)``; after every ``chunk`` inputs of a stream, and after its last
+input, ``outer := round(inner + outer)`` and ``inner := +0``; the stream's result is
+``outer`` (``chunk=0``: one running sum, the result is ``inner``).  Both registers start at
++0, so (except in ``rdn``) a stream of -0 sums to +0.  With ``products`` the input is the
+exact product a*b and the inner step is one fused multiply-add, round(a*b + inner).
+
+``sr``: the inner roundings take their draws, in input order over all streams, from the
+xorshift32 stream seeded ``instance_seed(seed, 0)``; the folds from
+``instance_seed(seed, 1)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fpforge.sim import arith
+from fpforge.sim.formats import FloatFormat, parse
+from fpforge.sim.prng import draws, instance_seed
+
+__all__ = ["chunked", "axpy", "check_chunk"]
+
+
+def check_chunk(chunk) -> int:
+    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 0:
+        raise ValueError(f"chunk must be an integer >= 0 (0 = no chunking), not {chunk!r}")
+    return chunk
+
+
+def chunked(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
+            saturate: bool = False, *, lengths=None, products: bool = False, a_fmt=None,
+            b_fmt=None, seed: int = 1, rand_bits: int = 16) -> np.ndarray:
+    """Sum streams of codes with chunk-based accumulation; one ``acc_fmt`` code per stream.
+
+    ``xs``: the codes of ``in_fmt`` of all streams back to back, or with ``products`` a
+    pair ``(a, b)`` of code arrays of ``a_fmt`` and ``b_fmt`` (``in_fmt`` is then unused
+    and may be None).  ``lengths``: the stream lengths (each >= 1), default one stream.
+    """
+    acc_fmt = parse(acc_fmt)
+    chunk = check_chunk(chunk)
+    if products:
+        if a_fmt is None or b_fmt is None:
+            raise ValueError("products=True needs a_fmt and b_fmt")
+        a_fmt, b_fmt = parse(a_fmt), parse(b_fmt)
+        a, b = (np.asarray(v, dtype=np.uint64).ravel() for v in xs)
+        if a.shape != b.shape:
+            raise ValueError("products: a and b must have the same length")
+        total = a.size
+    else:
+        in_fmt = parse(in_fmt)
+        x = np.asarray(xs, dtype=np.uint64).ravel()
+        total = x.size
+    lengths = np.array([total] if lengths is None else lengths, dtype=np.int64)
+    if lengths.size == 0 or lengths.min() < 1 or lengths.sum() != total:
+        raise ValueError("lengths must be >= 1 and sum to the number of inputs")
+
+    # Streams side by side: column j of step k is input k of stream j.  A fold happens
+    # at step k of stream j when fold[k, j]; fold_index numbers the folds in hardware
+    # order (by the position of the input that ends the chunk).
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    n_streams, steps = lengths.size, int(lengths.max())
+    fold = np.zeros((steps, n_streams), dtype=bool)
+    if chunk:
+        k = np.arange(steps)[:, None]
+        fold = (k < lengths) & (((k + 1) % chunk == 0) | (k == lengths - 1))
+    stream_of, step_of = np.nonzero(fold.T)  # stream-major = input order
+    fold_index = np.full(fold.shape, -1, dtype=np.int64)
+    fold_index[step_of, stream_of] = np.arange(step_of.size)
+    inner_rand = outer_rand = None
+    if rounding == "sr":
+        inner_rand = draws(instance_seed(seed, 0), total, rand_bits)
+        outer_rand = draws(instance_seed(seed, 1), max(step_of.size, 1), rand_bits)
+
+    inner = np.zeros(n_streams, dtype=np.uint64)
+    outer = np.zeros(n_streams, dtype=np.uint64)
+    for k in range(steps):
+        live = np.flatnonzero(lengths > k)
+        pos = starts[live] + k
+        rand = None if inner_rand is None else inner_rand[pos]
+        if products:
+            inner[live] = arith.fma(a[pos], b[pos], inner[live], a_fmt, b_fmt, acc_fmt, acc_fmt,
+                                    rounding, saturate, rand=rand, rand_bits=rand_bits)
+        else:
+            inner[live] = arith.add(x[pos], inner[live], in_fmt, acc_fmt, acc_fmt, rounding,
+                                    saturate, rand=rand, rand_bits=rand_bits)
+        folding = np.flatnonzero(fold[k])
+        if folding.size:
+            rand = None if outer_rand is None else outer_rand[fold_index[k, folding]]
+            outer[folding] = arith.add(inner[folding], outer[folding], acc_fmt, acc_fmt,
+                                       acc_fmt, rounding, saturate, rand=rand,
+                                       rand_bits=rand_bits)
+            inner[folding] = 0
+    return (inner if chunk == 0 else outer).astype(acc_fmt.dtype)
+
+
+def axpy(alpha, x, y, alpha_fmt, x_fmt, y_fmt, rounding: str = "sr", saturate: bool = False,
+         *, seed: int = 1, rand_bits: int = 16) -> np.ndarray:
+    """The weight update y' = round(y + alpha * x), one fused rounding per element, over
+    a stream of elements (``alpha`` broadcast, e.g. one value held for the stream).
+
+    ``sr`` (default) draws, in element order, from the stream seeded ``seed``.
+    """
+    alpha_fmt, x_fmt, y_fmt = parse(alpha_fmt), parse(x_fmt), parse(y_fmt)
+    x = np.asarray(x, dtype=np.uint64)
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=np.uint64), x.shape)
+    rand = draws(seed, x.size, rand_bits).reshape(x.shape) if rounding == "sr" else None
+    return arith.fma(alpha, x, y, alpha_fmt, x_fmt, y_fmt, y_fmt, rounding, saturate,
+                     rand=rand, rand_bits=rand_bits)
