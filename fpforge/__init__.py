@@ -3,13 +3,17 @@
 Subpackages: ``fpforge.sim`` (numpy golden model), ``fpforge.rtl`` (Amaranth components),
 ``fpforge.gen`` (CLI, Verilog emission, synthesis), ``fpforge.tb`` (cocotb testbenches).
 
-Public names: :class:`FloatFormat`, :func:`parse`, ``PRESETS`` (formats) and :func:`mul`
-(the golden multiplier); the hardware is ``fpforge.rtl.mul.FPMultiplier``.
+Public names: :class:`FloatFormat`, :func:`parse`, ``PRESETS`` (formats), the golden
+operations :func:`mul`, :func:`add`, :func:`fma` and :func:`chunked` / :func:`axpy`
+(streaming accumulation); the hardware is in ``fpforge.rtl`` (``mul.FPMultiplier``,
+``add.FPAdder``, ``mac.FPMAC``, ``accumulator.ChunkAccumulator`` and ``.AXPY``).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from fpforge.sim.formats import PRESETS, FloatFormat, parse  # noqa: E402
-from fpforge.sim.arith import mul  # noqa: E402
+from fpforge.sim.arith import add, fma, mul  # noqa: E402
+from fpforge.sim.accumulate import axpy, chunked  # noqa: E402
 
-__all__ = ["__version__", "FloatFormat", "parse", "PRESETS", "mul"]
+__all__ = ["__version__", "FloatFormat", "parse", "PRESETS", "mul", "add", "fma", "chunked",
+           "axpy"]

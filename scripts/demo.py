@@ -1,5 +1,6 @@
-"""`make demo`: generate an FP8 E4M3 x E4M3 -> FP16 multiplier and an FP16 multiplier,
-print their area, verify both on their emitted Verilog, print the pass counts.
+"""`make demo`: generate an FP8 E4M3 x E4M3 -> FP16 multiplier, an FP16 multiplier, an
+FP16 adder and a chunk-based FP8 -> FP16 accumulator; print their area, verify each on its
+emitted Verilog, print the pass counts.
 
 Runs the same `fpforge` commands a user would type; files go to out/demo/.
 """
@@ -13,8 +14,10 @@ import time
 from fpforge.gen.cli import main as fpforge
 
 CONFIGS = [
-    ["--a", "fp8_e4m3", "--b", "fp8_e4m3", "--out", "fp16"],
-    ["--a", "fp16", "--b", "fp16", "--out", "fp16"],
+    ["mul", "--a", "fp8_e4m3", "--b", "fp8_e4m3", "--out", "fp16"],
+    ["mul", "--a", "fp16", "--b", "fp16", "--out", "fp16"],
+    ["add", "--a", "fp16", "--b", "fp16", "--out", "fp16"],
+    ["acc", "--in", "fp8_e4m3", "--acc", "fp16", "--chunk", "64", "--rounding", "sr"],
 ]
 
 
@@ -28,11 +31,11 @@ def run(args: list[str]) -> None:
 
 
 def main() -> None:
-    for cfg in CONFIGS:
-        run(["gen", "mul", *cfg, "-o", "out/demo"])
-        run(["area", "mul", *cfg])
-        run(["verify", "mul", *cfg, "--netlist"])
-    print("\ndemo: both multipliers generated, synthesized and verified (files in out/demo/)")
+    for unit, *cfg in CONFIGS:
+        run(["gen", unit, *cfg, "-o", "out/demo"])
+        run(["area", unit, *cfg])
+        run(["verify", unit, *cfg, "--netlist"] + (["--vectors", "20000"] if unit == "acc" else []))
+    print("\ndemo: every unit generated, synthesized and verified (files in out/demo/)")
 
 
 if __name__ == "__main__":

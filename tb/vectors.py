@@ -44,6 +44,15 @@ def random_codes(fmt: FloatFormat, n: int, rng: np.random.Generator) -> np.ndarr
     return codes
 
 
+def _corner_pairs(a_fmt: FloatFormat, b_fmt: FloatFormat, n: int, rng) -> tuple:
+    """Every pair of corner codes when they fit in half of ``n``, else n/2 random ones."""
+    ca, cb = corner_codes(a_fmt), corner_codes(b_fmt)
+    if ca.size * cb.size <= n // 2:
+        return np.repeat(ca, cb.size), np.tile(cb, ca.size)
+    k = n // 2
+    return ca[rng.integers(0, ca.size, k)], cb[rng.integers(0, cb.size, k)]
+
+
 def _with_exponent(codes, fmt: FloatFormat, field):
     """Replace the exponent field of codes by ``field`` (clipped to valid range)."""
     m = np.uint64(fmt.man_bits)
@@ -54,13 +63,11 @@ def _with_exponent(codes, fmt: FloatFormat, field):
 
 def mul_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, out_fmt: FloatFormat, n: int,
                  seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` operand pairs for a multiplier: every pair of corner codes first (as many as
-    fit), then half boundary-targeted pairs (product exponent near the output's overflow
+    """``n`` operand pairs for a multiplier: every pair of corner codes first (or n/2 of
+    them when more), then half boundary-targeted pairs (product exponent near the output's overflow
     and underflow thresholds and the subnormal range), then uniform random pairs."""
     rng = np.random.default_rng(seed)
-    ca, cb = corner_codes(a_fmt), corner_codes(b_fmt)
-    a0, b0 = np.repeat(ca, cb.size), np.tile(cb, ca.size)
-    a0, b0 = a0[:n], b0[:n]
+    a0, b0 = _corner_pairs(a_fmt, b_fmt, n, rng)
     rest = n - a0.size
     n_edge = rest // 2
     a1, b1 = random_codes(a_fmt, n_edge, rng), random_codes(b_fmt, n_edge, rng)
@@ -69,6 +76,8 @@ def mul_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, out_fmt: FloatFormat, n
                         out_fmt.emin - out_fmt.man_bits, out_fmt.emin - out_fmt.man_bits - 1,
                         out_fmt.emin - out_fmt.man_bits // 2])
     target = rng.choice(targets, size=n_edge) + rng.integers(-2, 3, size=n_edge)
+    # split the target between the operands so neither exponent leaves its format's range
+    a1 = _with_exponent(a1, a_fmt, target // 2 + rng.integers(-3, 4, n_edge) + a_fmt.bias)
     ea = ((a1 >> np.uint64(a_fmt.man_bits)) & np.uint64(a_fmt.exp_field_max)).astype(np.int64)
     eb_field = target - (ea - a_fmt.bias) + b_fmt.bias
     b1 = _with_exponent(b1, b_fmt, eb_field)
@@ -80,16 +89,18 @@ def mul_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, out_fmt: FloatFormat, n
 
 def add_operands(a_fmt: FloatFormat, b_fmt: FloatFormat, out_fmt: FloatFormat, n: int,
                  seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` operand pairs for an adder: every pair of corner codes first (as many as fit),
-    then a third with exponents within a few binades (carries, cancellation, ties), a
+    """``n`` operand pairs for an adder: every pair of corner codes first (or n/2 of them
+    when more), then a third with exponents within a few binades (carries, cancellation, ties), a
     third with gaps around the output's precision (sticky), the rest uniform random."""
     rng = np.random.default_rng(seed)
-    ca, cb = corner_codes(a_fmt), corner_codes(b_fmt)
-    a0, b0 = np.repeat(ca, cb.size)[:n], np.tile(cb, ca.size)[:n]
+    a0, b0 = _corner_pairs(a_fmt, b_fmt, n, rng)
     rest = n - a0.size
     n_near, n_gap = rest // 3, rest // 3
     a1 = random_codes(a_fmt, n_near + n_gap, rng)
     b1 = random_codes(b_fmt, n_near + n_gap, rng)
+    # a within the output's range (from its subnormals to just above max)
+    a1 = _with_exponent(a1, a_fmt, rng.integers(out_fmt.emin - out_fmt.man_bits,
+                                                out_fmt.emax + 2, a1.size) + a_fmt.bias)
     ea = ((a1 >> np.uint64(a_fmt.man_bits)) & np.uint64(a_fmt.exp_field_max)).astype(np.int64)
     gap = np.concatenate([rng.integers(-2, 3, n_near),
                           rng.choice([-1, 1], n_gap) * rng.integers(out_fmt.precision - 2,

@@ -67,8 +67,17 @@ def stimulus(config: UnitConfig, vectors: int | None, exhaustive: bool, seed: in
     return data
 
 
-def _sample(data: dict, n: int) -> dict:
-    """The first n/2 vectors (the corner-rich head) and n/2 spread over the rest."""
+def _sample(data: dict, n: int, per_stream: bool = False) -> dict:
+    """The first n/2 vectors (the corner-rich head) and n/2 spread over the rest; for
+    per-stream units, the whole streams that end within the first n cycles."""
+    if per_stream:
+        ends = np.flatnonzero((data["in_last"] == 1) & (data.get("valid", 1) == 1))
+        keep = ends[ends < n]
+        if keep.size == 0:
+            keep = ends[:1]
+        cut, streams = int(keep[-1]) + 1, keep.size
+        outputs = {"y", "flags"}
+        return {k: (v[:streams] if k in outputs else v[:cut]) for k, v in data.items()}
     total = len(data["y"])
     if total <= n:
         return data
@@ -101,7 +110,7 @@ def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = Fa
             log(f"{gen.name}: synthesizing (standard script) for the gate-level run")
             net = work / f"{gen.name}_netlist.v"
             synthesize(gen.verilog, gen.name, netlist=net)
-            sample = _sample(data, NETLIST_SAMPLE)
+            sample = _sample(data, NETLIST_SAMPLE, config.result == "per_stream")
             log(f"{gen.name}: simulating {len(sample['y'])} vectors on the netlist")
             report.netlist = run_cocotb(net, gen.name, gen.manifest, sample, work / "netlist")
         return report
