@@ -12,16 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
-from fpforge.rtl.fields import (Pipeline, check_pipeline, leading_zeros, ranged,
-                                shift_right_sticky, unpack)
-from fpforge.rtl.rounder import Rounder, check_rand_source, feed_rand, guard_bits
-from fpforge.sim.arith import check_result_format
-from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.prng import check_rand_bits, check_seed
-from fpforge.sim.rounding import check_rounding
+from fpforge.rtl.fields import Pipeline, leading_zeros, ranged, shift_right_sticky, unpack
+from fpforge.rtl.rounder import Rounder, feed_rand, guard_bits
+from fpforge.rtl.unit import ArithUnit
+from fpforge.sim.formats import FloatFormat
 
 __all__ = ["FPAdder", "Addend", "SumTerm", "operand_addend", "order_terms", "add_terms"]
 
@@ -38,7 +33,7 @@ class SumTerm:
     exp_range: tuple[int, int]
 
 
-class FPAdder(wiring.Component):
+class FPAdder(ArithUnit):
     """Floating-point adder with mixed operand/result formats.
 
     Parameters
@@ -77,34 +72,14 @@ class FPAdder(wiring.Component):
     def __init__(self, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,
                  pipeline: int = 0, *, flags: bool = False, rand_bits: int = 16, seed: int = 1,
                  rand_source: str = "prng"):
-        self.a_fmt, self.b_fmt, self.out_fmt = parse(a_fmt), parse(b_fmt), parse(out_fmt)
-        self.rounding = check_rounding(rounding)
-        self.saturate = bool(saturate)
-        self.pipeline = check_pipeline(pipeline)
-        self.flags_out = bool(flags)
-        self.rand_bits, self.seed = check_rand_bits(rand_bits), check_seed(seed)
-        self.rand_source = check_rand_source(rounding, rand_source, pipeline > 0)
-        check_result_format(self.out_fmt, self.a_fmt, self.b_fmt)
-        ports = {"a": In(self.a_fmt.width), "b": In(self.b_fmt.width),
-                 "y": Out(self.out_fmt.width)}
-        if pipeline:
-            ports.update(in_valid=In(1), out_valid=Out(1))
-        if rounding == "sr" and rand_source == "port":
-            ports["rand"] = In(self.rand_bits)
-        if flags:
-            ports["flags"] = Out(5)
-        super().__init__(ports)
-
-    @property
-    def latency(self) -> int:
-        return self.pipeline
+        super().__init__({"a": a_fmt, "b": b_fmt}, out_fmt, rounding, saturate, pipeline, flags,
+                         rand_bits, seed, rand_source)
 
     def elaborate(self, platform):
         m = Module()
         fa, fb, fo = self.a_fmt, self.b_fmt, self.out_fmt
         pipe = Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
-        rand = self.rand if "rand" in self.signature.members else Const(0, 1)
-        a_code, b_code, rand = pipe.cut("input", self.a, self.b, rand)
+        a_code, b_code, rand = pipe.cut("input", self.a, self.b, self.rand_input())
         a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
         ta, tb = order_terms(m, [operand_addend(a, fa, fo, "a"), operand_addend(b, fb, fo, "b")])
 
@@ -116,8 +91,7 @@ class FPAdder(wiring.Component):
         specials = dict(is_nan=is_nan, is_inf=is_inf, inf_sign=inf_sign, nv=nv,
                         zero_sign=zero_sign, rand=rand)
         y, flags = add_terms(m, pipe, ta, tb, fo, self.rounding, self.saturate,
-                             self.rand_bits, self.flags_out, specials,
-                             self.seed if self.rand_source == "prng" else None)
+                             self.rand_bits, self.flags_out, specials, self.prng_seed())
         m.d.comb += self.y.eq(y)
         if self.flags_out:
             m.d.comb += self.flags.eq(flags)

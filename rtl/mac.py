@@ -8,23 +8,18 @@ the other.  Unfused: an :class:`FPMultiplier` rounding to ``prod_fmt`` feeding a
 
 from __future__ import annotations
 
-from amaranth import Const, Module, Mux, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth import Module, Mux, Signal
 
 from fpforge.rtl.add import Addend, FPAdder, add_terms, operand_addend, order_terms
-from fpforge.rtl.fields import Pipeline, check_pipeline, unpack
+from fpforge.rtl.fields import Pipeline, unpack
 from fpforge.rtl.mul import FPMultiplier
-from fpforge.rtl.rounder import check_rand_source
-from fpforge.sim.arith import check_result_format
+from fpforge.rtl.unit import ArithUnit
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.prng import check_rand_bits, check_seed
-from fpforge.sim.rounding import check_rounding
 
 __all__ = ["FPMAC", "product_addend"]
 
 
-class FPMAC(wiring.Component):
+class FPMAC(ArithUnit):
     """Multiply-add with mixed formats: y = round(a * b + c).
 
     Parameters
@@ -59,36 +54,16 @@ class FPMAC(wiring.Component):
                  rounding: str = "rne", saturate: bool = False, pipeline: int = 0, *,
                  flags: bool = False, rand_bits: int = 16, seed: int = 1,
                  rand_source: str = "prng"):
-        self.a_fmt, self.b_fmt, self.c_fmt = parse(a_fmt), parse(b_fmt), parse(c_fmt)
-        self.out_fmt = parse(out_fmt)
         self.fused = bool(fused)
         if self.fused and prod_fmt is not None:
             raise ValueError("prod_fmt is only used with fused=False")
         if not self.fused and prod_fmt is None:
             raise ValueError("fused=False needs prod_fmt, the format the product is rounded to")
-        self.prod_fmt = None if prod_fmt is None else parse(prod_fmt)
-        self.rounding = check_rounding(rounding)
         if rounding == "sr" and not self.fused:
             raise ValueError("sr is supported for the fused MAC only (one draw per operation)")
-        self.saturate = bool(saturate)
-        self.pipeline = check_pipeline(pipeline)
-        self.flags_out = bool(flags)
-        self.rand_bits, self.seed = check_rand_bits(rand_bits), check_seed(seed)
-        self.rand_source = check_rand_source(rounding, rand_source, pipeline > 0)
-        check_result_format(self.out_fmt, self.a_fmt, self.b_fmt, self.c_fmt)
-        ports = {"a": In(self.a_fmt.width), "b": In(self.b_fmt.width),
-                 "c": In(self.c_fmt.width), "y": Out(self.out_fmt.width)}
-        if pipeline:
-            ports.update(in_valid=In(1), out_valid=Out(1))
-        if rounding == "sr" and rand_source == "port":
-            ports["rand"] = In(self.rand_bits)
-        if flags:
-            ports["flags"] = Out(5)
-        super().__init__(ports)
-
-    @property
-    def latency(self) -> int:
-        return self.pipeline
+        self.prod_fmt = None if prod_fmt is None else parse(prod_fmt)
+        super().__init__({"a": a_fmt, "b": b_fmt, "c": c_fmt}, out_fmt, rounding, saturate,
+                         pipeline, flags, rand_bits, seed, rand_source)
 
     def elaborate(self, platform):
         return self._fused() if self.fused else self._unfused()
@@ -118,8 +93,8 @@ class FPMAC(wiring.Component):
         m = Module()
         fa, fb, fc, fo = self.a_fmt, self.b_fmt, self.c_fmt, self.out_fmt
         pipe = Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
-        rand = self.rand if "rand" in self.signature.members else Const(0, 1)
-        a_code, b_code, c_code, rand = pipe.cut("input", self.a, self.b, self.c, rand)
+        a_code, b_code, c_code, rand = pipe.cut("input", self.a, self.b, self.c,
+                                                self.rand_input())
         a, b, c = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b"), unpack(m, c_code, fc, "c")
         p, pc = order_terms(m, [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")])
 
@@ -133,8 +108,7 @@ class FPMAC(wiring.Component):
         specials = dict(is_nan=is_nan, is_inf=p_inf | c.is_inf, inf_sign=Mux(p_inf, p_sign, c.sign),
                         nv=nv, zero_sign=zero_sign, rand=rand)
         y, flags = add_terms(m, pipe, p, pc, fo, self.rounding, self.saturate, self.rand_bits,
-                             self.flags_out, specials,
-                             self.seed if self.rand_source == "prng" else None)
+                             self.flags_out, specials, self.prng_seed())
         m.d.comb += self.y.eq(y)
         if self.flags_out:
             m.d.comb += self.flags.eq(flags)

@@ -9,21 +9,15 @@ sticky -> Rounder.
 from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
-from fpforge.rtl.fields import (Pipeline, check_pipeline, leading_zeros, ranged,
-                                shift_right_sticky, unpack)
-from fpforge.rtl.rounder import Rounder, check_rand_source, feed_rand, guard_bits
-from fpforge.sim.arith import check_result_format
-from fpforge.sim.formats import parse
-from fpforge.sim.prng import check_rand_bits, check_seed
-from fpforge.sim.rounding import check_rounding
+from fpforge.rtl.fields import Pipeline, leading_zeros, ranged, shift_right_sticky, unpack
+from fpforge.rtl.rounder import Rounder, feed_rand, guard_bits
+from fpforge.rtl.unit import ArithUnit
 
 __all__ = ["FPMultiplier"]
 
 
-class FPMultiplier(wiring.Component):
+class FPMultiplier(ArithUnit):
     """Floating-point multiplier with mixed operand/result formats.
 
     Parameters
@@ -67,27 +61,8 @@ class FPMultiplier(wiring.Component):
     def __init__(self, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,
                  pipeline: int = 0, *, flags: bool = False, rand_bits: int = 16, seed: int = 1,
                  rand_source: str = "prng"):
-        self.a_fmt, self.b_fmt, self.out_fmt = parse(a_fmt), parse(b_fmt), parse(out_fmt)
-        self.rounding = check_rounding(rounding)
-        self.saturate = bool(saturate)
-        self.pipeline = check_pipeline(pipeline)
-        self.flags_out = bool(flags)
-        self.rand_bits, self.seed = check_rand_bits(rand_bits), check_seed(seed)
-        self.rand_source = check_rand_source(rounding, rand_source, pipeline > 0)
-        check_result_format(self.out_fmt, self.a_fmt, self.b_fmt)
-        ports = {"a": In(self.a_fmt.width), "b": In(self.b_fmt.width),
-                 "y": Out(self.out_fmt.width)}
-        if pipeline:
-            ports.update(in_valid=In(1), out_valid=Out(1))
-        if rounding == "sr" and rand_source == "port":
-            ports["rand"] = In(self.rand_bits)
-        if flags:
-            ports["flags"] = Out(5)
-        super().__init__(ports)
-
-    @property
-    def latency(self) -> int:
-        return self.pipeline
+        super().__init__({"a": a_fmt, "b": b_fmt}, out_fmt, rounding, saturate, pipeline, flags,
+                         rand_bits, seed, rand_source)
 
     def _plan(self) -> dict:
         """Alignment constants, from the formats.
@@ -140,8 +115,7 @@ class FPMultiplier(wiring.Component):
         plan = self._plan()
         pipe = Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
 
-        rand = self.rand if "rand" in self.signature.members else Const(0, 1)
-        a_code, b_code, rand = pipe.cut("input", self.a, self.b, rand)
+        a_code, b_code, rand = pipe.cut("input", self.a, self.b, self.rand_input())
         a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
 
         # Exact significand product and exponent sum; specials.
@@ -199,8 +173,7 @@ class FPMultiplier(wiring.Component):
                      rounder.is_inf.eq(is_inf), rounder.is_zero.eq(is_zero),
                      rounder.exp.eq(field), rounder.sig.eq(sig), rounder.low.eq(low),
                      rounder.sticky.eq(sticky)]
-        feed_rand(m, rounder, rand if self.rand_source == "port" else None,
-                  self.seed, pipe.valid)
+        feed_rand(m, rounder, rand if self.prng_seed() is None else None, self.seed, pipe.valid)
         outputs = [rounder.y] + ([rounder.flags | (nv << 4)] if self.flags_out else [])
         outputs = pipe.cut("output", *outputs)
         m.d.comb += self.y.eq(outputs[0])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from fpforge.sim import arith
-from fpforge.sim.formats import FloatFormat, parse
+from fpforge.sim.formats import parse
 from fpforge.sim.prng import draws, instance_seed
 
 __all__ = ["chunked", "axpy", "check_chunk"]

@@ -8,7 +8,6 @@ Verilog file).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path

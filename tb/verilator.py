@@ -108,7 +108,15 @@ def _blocks(config: UnitConfig, vectors, exhaustive: bool, seed: int):
 def verify_verilator(config: UnitConfig, vectors: int | None = None, exhaustive: bool = False,
                      seed: int = 1, name: str | None = None, workdir: Path | None = None,
                      log=lambda msg: print(msg, file=sys.stderr, flush=True)) -> VerifyReport:
-    """Verify the emitted Verilog with the Verilator harness; progress goes to ``log``."""
+    """Verify the emitted Verilog with the Verilator harness; progress goes to ``log``.
+    The harness drives the operand ports and checks ``y``: units with other ports (flags,
+    a rand port, streams) are refused."""
+    names = {p.name for p in config.ports()}
+    plain = set(config.operand_formats()) | {"y", "clk", "rst", "in_valid", "out_valid"}
+    if config.result != "per_input" or names - plain:
+        extra = ", ".join(sorted(names - plain)) or "per-stream results"
+        raise ValueError(f"--sim verilator drives operand ports and y only, not {extra}: "
+                         "use --sim icarus")
     gen = generate(config, name)
     with tempfile.TemporaryDirectory(prefix="fpforge-vl-") as tmp:
         work = Path(workdir) if workdir else Path(tmp)

@@ -8,7 +8,6 @@ path.  Also checks that these benches can fail.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from amaranth.sim import Simulator
 

@@ -1,0 +1,62 @@
+"""ArithUnit: what the rounding arithmetic units (mul, add, mac) share: option checks,
+the port signature and the ``sr`` draw presented with the operands."""
+
+from __future__ import annotations
+
+from amaranth import Const
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fpforge.rtl.fields import check_pipeline
+from fpforge.rtl.rounder import check_rand_source
+from fpforge.sim.arith import check_result_format
+from fpforge.sim.formats import parse
+from fpforge.sim.prng import check_rand_bits, check_seed
+from fpforge.sim.rounding import check_rounding
+
+__all__ = ["ArithUnit"]
+
+
+class ArithUnit(wiring.Component):
+    """Base of :class:`FPMultiplier`, :class:`FPAdder` and :class:`FPMAC`.
+
+    ``operands`` maps port names to formats (``a_fmt``... become attributes).  Ports:
+    one input per operand and ``y``; with ``pipeline >= 1`` ``in_valid``/``out_valid``
+    (plus the domain's ``clk``/``rst``); ``rand`` for ``sr`` with ``rand_source="port"``;
+    ``flags`` (5 bits) with ``flags``.  Latency is ``pipeline`` cycles.
+    """
+
+    def __init__(self, operands: dict, out_fmt, rounding: str, saturate: bool, pipeline: int,
+                 flags: bool, rand_bits: int, seed: int, rand_source: str):
+        operands = {name: parse(fmt) for name, fmt in operands.items()}
+        for name, fmt in operands.items():
+            setattr(self, f"{name}_fmt", fmt)
+        self.out_fmt = parse(out_fmt)
+        self.rounding = check_rounding(rounding)
+        self.saturate = bool(saturate)
+        self.pipeline = check_pipeline(pipeline)
+        self.flags_out = bool(flags)
+        self.rand_bits, self.seed = check_rand_bits(rand_bits), check_seed(seed)
+        self.rand_source = check_rand_source(rounding, rand_source, pipeline > 0)
+        check_result_format(self.out_fmt, *operands.values())
+        ports = {name: In(fmt.width) for name, fmt in operands.items()}
+        ports["y"] = Out(self.out_fmt.width)
+        if pipeline:
+            ports.update(in_valid=In(1), out_valid=Out(1))
+        if rounding == "sr" and rand_source == "port":
+            ports["rand"] = In(self.rand_bits)
+        if flags:
+            ports["flags"] = Out(5)
+        super().__init__(ports)
+
+    @property
+    def latency(self) -> int:
+        return self.pipeline
+
+    def rand_input(self):
+        """The ``rand`` port, or a constant placeholder when the unit has none."""
+        return self.rand if "rand" in self.signature.members else Const(0, 1)
+
+    def prng_seed(self) -> int | None:
+        """Seed of the unit's own PRNG, None when draws come from the port."""
+        return self.seed if self.rand_source == "prng" else None
