@@ -21,7 +21,7 @@ from fpforge.sim.prng import check_rand_bits, check_seed, draws
 from fpforge.sim.rounding import ALL_ROUNDING_MODES, check_rounding
 from fpforge.tb.vectors import accumulation_streams, add_operands, mac_operands, mul_operands
 
-__all__ = ["UnitConfig", "ArithConfig", "MulConfig", "AddConfig", "MacConfig", "AccConfig",
+__all__ = ["UnitConfig", "ArithConfig", "BinaryConfig", "MulConfig", "AddConfig", "MacConfig", "AccConfig",
            "AxpyConfig", "UNITS", "Port"]
 
 
@@ -312,55 +312,55 @@ def rounding_suffix(config) -> str:
 
 
 @dataclass(frozen=True)
-class MulConfig(ArithConfig):
-    """mul: y = round(a * b)"""
+class BinaryConfig(ArithConfig):
+    """A two-operand unit: formats a, b and out; ``COMPONENT`` (module, class) builds the
+    hardware, ``GOLDEN`` is its mirror and ``OPERANDS`` generates test vectors."""
 
     a: FloatFormat = field(default=None, kw_only=True)
     b: FloatFormat = field(default=None, kw_only=True)
     out: FloatFormat = field(default=None, kw_only=True)
 
-    unit = "mul"
-    PREFIX = "fpmul"
     FORMATS = (("a", "operand a"), ("b", "operand b"), ("out", "result"))
-    result_meaning = "round(a * b)"
+    COMPONENT = ("", "")
+    GOLDEN = OPERANDS = None
 
     def build(self):
-        from fpforge.rtl.mul import FPMultiplier
-        return FPMultiplier(self.a, self.b, self.out, **self.build_kwargs())
+        import importlib
+        module, name = self.COMPONENT
+        component = getattr(importlib.import_module(module), name)
+        return component(self.a, self.b, self.out, **self.build_kwargs())
 
     def evaluate(self, inputs, rand):
-        return arith.mul(inputs["a"], inputs["b"], self.a, self.b, self.out, self.rounding,
-                         self.saturate, rand=rand, rand_bits=self.rand_bits, flags=self.flags)
+        return self.GOLDEN(inputs["a"], inputs["b"], self.a, self.b, self.out, self.rounding,
+                           self.saturate, rand=rand, rand_bits=self.rand_bits, flags=self.flags)
 
     def test_inputs(self, n, seed):
-        a, b = mul_operands(self.a, self.b, self.out, n, seed)
+        a, b = self.OPERANDS(self.a, self.b, self.out, n, seed)
         return self.with_rand({"a": a, "b": b}, seed)
 
 
 @dataclass(frozen=True)
-class AddConfig(ArithConfig):
-    """add: y = round(a + b)"""
+class MulConfig(BinaryConfig):
+    """mul: y = round(a * b)"""
 
-    a: FloatFormat = field(default=None, kw_only=True)
-    b: FloatFormat = field(default=None, kw_only=True)
-    out: FloatFormat = field(default=None, kw_only=True)
+    unit = "mul"
+    PREFIX = "fpmul"
+    result_meaning = "round(a * b)"
+    COMPONENT = ("fpforge.rtl.mul", "FPMultiplier")
+    GOLDEN = staticmethod(arith.mul)
+    OPERANDS = staticmethod(mul_operands)
+
+
+@dataclass(frozen=True)
+class AddConfig(BinaryConfig):
+    """add: y = round(a + b)"""
 
     unit = "add"
     PREFIX = "fpadd"
-    FORMATS = (("a", "operand a"), ("b", "operand b"), ("out", "result"))
     result_meaning = "round(a + b)"
-
-    def build(self):
-        from fpforge.rtl.add import FPAdder
-        return FPAdder(self.a, self.b, self.out, **self.build_kwargs())
-
-    def evaluate(self, inputs, rand):
-        return arith.add(inputs["a"], inputs["b"], self.a, self.b, self.out, self.rounding,
-                         self.saturate, rand=rand, rand_bits=self.rand_bits, flags=self.flags)
-
-    def test_inputs(self, n, seed):
-        a, b = add_operands(self.a, self.b, self.out, n, seed)
-        return self.with_rand({"a": a, "b": b}, seed)
+    COMPONENT = ("fpforge.rtl.add", "FPAdder")
+    GOLDEN = staticmethod(arith.add)
+    OPERANDS = staticmethod(add_operands)
 
 
 @dataclass(frozen=True)
@@ -543,8 +543,7 @@ class AccConfig(UnitConfig):
     def test_inputs(self, n, seed):
         """About ``n`` inputs in streams of 1..4096 (short ones first), with specials at a
         low rate and random ``in_valid`` gaps in the second half."""
-        data = accumulation_streams(self.operand_formats(), n, seed)
-        return data
+        return accumulation_streams(self.operand_formats(), n, seed)
 
     def all_inputs(self):
         raise ValueError("acc has no exhaustive mode: give --vectors N (inputs)")

@@ -78,7 +78,7 @@ class FPAdder(ArithUnit):
     def elaborate(self, platform):
         m = Module()
         fa, fb, fo = self.a_fmt, self.b_fmt, self.out_fmt
-        pipe = Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
+        pipe = self.make_pipeline(m)
         a_code, b_code, rand = pipe.cut("input", self.a, self.b, self.rand_input())
         a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
         ta, tb = order_terms(m, [operand_addend(a, fa, fo, "a"), operand_addend(b, fb, fo, "b")])
@@ -92,11 +92,7 @@ class FPAdder(ArithUnit):
                         zero_sign=zero_sign, rand=rand)
         y, flags = add_terms(m, pipe, ta, tb, fo, self.rounding, self.saturate,
                              self.rand_bits, self.flags_out, specials, self.prng_seed())
-        m.d.comb += self.y.eq(y)
-        if self.flags_out:
-            m.d.comb += self.flags.eq(flags)
-        if self.pipeline:
-            m.d.comb += self.out_valid.eq(pipe.valid)
+        self.drive_outputs(m, pipe, y, flags)
         return m
 
 
@@ -158,7 +154,8 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
     """Round x + y to ``out``: order, align, add, normalise, Rounder.  Both terms carry
     significands of one width W (msb = 2**exp, output field scale).  ``specials`` holds
     is_nan, is_inf, inf_sign, nv, zero_sign (sign of an exact zero) and rand (the ``sr``
-    draw presented with the operands).  Returns (y, flags) after the "output" cut."""
+    draw presented with the operands, used when ``seed`` is None; else an own PRNG).
+    Returns (y, flags) after the "output" cut."""
     width = len(x.sig)
     g = guard_bits(out, rounding, rand_bits, flags)
     frame = max(out.precision + g + 1, width + 1)  # bits 1..frame; bit 0 jams the sticky
@@ -228,7 +225,7 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
                  rounder.is_inf.eq(specials["is_inf"]), rounder.is_zero.eq(is_zero),
                  rounder.exp.eq(field), rounder.sig.eq(sig), rounder.low.eq(low),
                  rounder.sticky.eq(sticky)]
-    feed_rand(m, rounder, specials["rand"] if seed is None else None, seed or 1, pipe.valid)
+    feed_rand(m, rounder, specials["rand"], seed, pipe.valid)
     outputs = [rounder.y] + ([rounder.flags | (specials["nv"] << 4)] if flags else [])
     outputs = pipe.cut("output", *outputs)
     return outputs[0], (outputs[1] if flags else None)

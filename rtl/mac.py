@@ -11,7 +11,7 @@ from __future__ import annotations
 from amaranth import Module, Mux, Signal
 
 from fpforge.rtl.add import Addend, FPAdder, add_terms, operand_addend, order_terms
-from fpforge.rtl.fields import Pipeline, unpack
+from fpforge.rtl.fields import unpack
 from fpforge.rtl.mul import FPMultiplier
 from fpforge.rtl.unit import ArithUnit
 from fpforge.sim.formats import FloatFormat, parse
@@ -92,7 +92,7 @@ class FPMAC(ArithUnit):
     def _fused(self):
         m = Module()
         fa, fb, fc, fo = self.a_fmt, self.b_fmt, self.c_fmt, self.out_fmt
-        pipe = Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
+        pipe = self.make_pipeline(m)
         a_code, b_code, c_code, rand = pipe.cut("input", self.a, self.b, self.c,
                                                 self.rand_input())
         a, b, c = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b"), unpack(m, c_code, fc, "c")
@@ -109,11 +109,7 @@ class FPMAC(ArithUnit):
                         nv=nv, zero_sign=zero_sign, rand=rand)
         y, flags = add_terms(m, pipe, p, pc, fo, self.rounding, self.saturate, self.rand_bits,
                              self.flags_out, specials, self.prng_seed())
-        m.d.comb += self.y.eq(y)
-        if self.flags_out:
-            m.d.comb += self.flags.eq(flags)
-        if self.pipeline:
-            m.d.comb += self.out_valid.eq(pipe.valid)
+        self.drive_outputs(m, pipe, y, flags)
         return m
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from amaranth import Cat, Const, Module, Mux, Signal
 
-from fpforge.rtl.fields import Pipeline, leading_zeros, ranged, shift_right_sticky, unpack
+from fpforge.rtl.fields import leading_zeros, ranged, shift_right_sticky, unpack
 from fpforge.rtl.rounder import Rounder, feed_rand, guard_bits
 from fpforge.rtl.unit import ArithUnit
 
@@ -113,7 +113,7 @@ class FPMultiplier(ArithUnit):
         m = Module()
         fa, fb, fo = self.a_fmt, self.b_fmt, self.out_fmt
         plan = self._plan()
-        pipe = Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
+        pipe = self.make_pipeline(m)
 
         a_code, b_code, rand = pipe.cut("input", self.a, self.b, self.rand_input())
         a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
@@ -173,12 +173,8 @@ class FPMultiplier(ArithUnit):
                      rounder.is_inf.eq(is_inf), rounder.is_zero.eq(is_zero),
                      rounder.exp.eq(field), rounder.sig.eq(sig), rounder.low.eq(low),
                      rounder.sticky.eq(sticky)]
-        feed_rand(m, rounder, rand if self.prng_seed() is None else None, self.seed, pipe.valid)
+        feed_rand(m, rounder, rand, self.prng_seed(), pipe.valid)
         outputs = [rounder.y] + ([rounder.flags | (nv << 4)] if self.flags_out else [])
         outputs = pipe.cut("output", *outputs)
-        m.d.comb += self.y.eq(outputs[0])
-        if self.flags_out:
-            m.d.comb += self.flags.eq(outputs[1])
-        if self.pipeline:
-            m.d.comb += self.out_valid.eq(pipe.valid)
+        self.drive_outputs(m, pipe, outputs[0], outputs[1] if self.flags_out else None)
         return m

@@ -28,12 +28,13 @@ def check_rand_source(rounding: str, rand_source: str, clocked: bool) -> str:
     return rand_source
 
 
-def feed_rand(m: Module, rounder: "Rounder", rand_port=None, seed: int = 1, step=None) -> None:
-    """Drive an ``sr`` Rounder's draw from ``rand_port`` or from an own xorshift32 PRNG
-    seeded ``seed`` that steps once per rounding (``step``, the valid at the Rounder)."""
+def feed_rand(m: Module, rounder: "Rounder", rand_port, seed: int | None, step) -> None:
+    """Drive an ``sr`` Rounder's draw: from an own xorshift32 PRNG seeded ``seed`` that
+    steps once per rounding (``step``, the valid at the Rounder), or from ``rand_port``
+    (the unit's ``rand`` input, cut along with the operands) when ``seed`` is None."""
     if rounder.rounding != "sr":
         return
-    if rand_port is not None:
+    if seed is None:
         m.d.comb += rounder.rand.eq(rand_port)
         return
     from fpforge.rtl.prng import Xorshift32

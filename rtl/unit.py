@@ -7,7 +7,7 @@ from amaranth import Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpforge.rtl.fields import check_pipeline
+from fpforge.rtl.fields import Pipeline, check_pipeline
 from fpforge.rtl.rounder import check_rand_source
 from fpforge.sim.arith import check_result_format
 from fpforge.sim.formats import parse
@@ -60,3 +60,15 @@ class ArithUnit(wiring.Component):
     def prng_seed(self) -> int | None:
         """Seed of the unit's own PRNG, None when draws come from the port."""
         return self.seed if self.rand_source == "prng" else None
+
+    def make_pipeline(self, m):
+        """The unit's register cuts (``CUTS``, most useful first), valid from ``in_valid``."""
+        return Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
+
+    def drive_outputs(self, m, pipe, y, flags) -> None:
+        """Connect the result (after the last cut), its flags and ``out_valid``."""
+        m.d.comb += self.y.eq(y)
+        if self.flags_out:
+            m.d.comb += self.flags.eq(flags)
+        if self.pipeline:
+            m.d.comb += self.out_valid.eq(pipe.valid)

@@ -156,19 +156,28 @@ def mul(a, b, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = Fal
     ``sr`` takes one ``rand_bits``-bit draw per element (``rand``); ``flags=True`` returns
     ``(codes, flags)`` (:data:`FLAG_BITS`; NV for 0 * Inf and signaling NaN operands).
     """
+    return _binary("mul", a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand, rand_bits,
+                   flags)
+
+
+def _binary(name, a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand, rand_bits, flags):
+    """A two-operand operation: through the table of every pair when the operands total at
+    most 16 bits (deterministic rounding, no flags), else element by element."""
     a_fmt, b_fmt, out_fmt = parse(a_fmt), parse(b_fmt), parse(out_fmt)
     if a_fmt.width + b_fmt.width <= 16 and rounding != "sr" and not flags:
         check_result_format(out_fmt, a_fmt, b_fmt)
-        return _pair_table("mul", a_fmt, b_fmt, out_fmt, check_rounding(rounding),
+        return _pair_table(name, a_fmt, b_fmt, out_fmt, check_rounding(rounding),
                            bool(saturate))[_pair_index(a, b, a_fmt, b_fmt)]
-    return _mul_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand, rand_bits, flags)
+    return _binary_exact(name, a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand,
+                         rand_bits, flags)
 
 
-def _mul_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand=None, rand_bits=16,
-               flags=False):
-    """:func:`mul` without the table: every element through the kernel."""
+def _binary_exact(name, a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand=None,
+                  rand_bits=16, flags=False):
+    """``name`` ("mul"/"add") without the table: every element through its kernel."""
     op = _Op((a_fmt, b_fmt), out_fmt, rounding, saturate, rand, rand_bits, flags)
-    return op.run((a, b), ("a", "b"), _mul_kernel(a_fmt, b_fmt))
+    kernel = _mul_kernel(a_fmt, b_fmt) if name == "mul" else _add_kernel(a_fmt, b_fmt, rounding)
+    return op.run((a, b), ("a", "b"), kernel)
 
 
 def _mul_kernel(a_fmt, b_fmt):
@@ -229,19 +238,8 @@ def add(a, b, a_fmt, b_fmt, out_fmt, rounding: str = "rne", saturate: bool = Fal
     ``rdn``, every exact zero: -0.  NaN in -> NaN, Inf + -Inf -> NaN (NV), Inf + x -> Inf.
     ``rand``/``rand_bits``/``flags`` as in :func:`mul`.
     """
-    a_fmt, b_fmt, out_fmt = parse(a_fmt), parse(b_fmt), parse(out_fmt)
-    if a_fmt.width + b_fmt.width <= 16 and rounding != "sr" and not flags:
-        check_result_format(out_fmt, a_fmt, b_fmt)
-        return _pair_table("add", a_fmt, b_fmt, out_fmt, check_rounding(rounding),
-                           bool(saturate))[_pair_index(a, b, a_fmt, b_fmt)]
-    return _add_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand, rand_bits, flags)
-
-
-def _add_exact(a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand=None, rand_bits=16,
-               flags=False):
-    """:func:`add` without the table: every element through the kernel."""
-    op = _Op((a_fmt, b_fmt), out_fmt, rounding, saturate, rand, rand_bits, flags)
-    return op.run((a, b), ("a", "b"), _add_kernel(a_fmt, b_fmt, rounding))
+    return _binary("add", a, b, a_fmt, b_fmt, out_fmt, rounding, saturate, rand, rand_bits,
+                   flags)
 
 
 def _add_kernel(a_fmt, b_fmt, rounding):
@@ -322,7 +320,7 @@ def _pair_index(a, b, a_fmt, b_fmt):
 @lru_cache(maxsize=64)
 def _pair_table(name, a_fmt, b_fmt, out_fmt, rounding, saturate):
     """The result of ``name`` ("mul"/"add") for every pair: narrow operations index it."""
-    exact = {"mul": _mul_exact, "add": _add_exact}[name]
-    table = exact(*all_pairs(a_fmt, b_fmt), a_fmt, b_fmt, out_fmt, rounding, saturate)
+    table = _binary_exact(name, *all_pairs(a_fmt, b_fmt), a_fmt, b_fmt, out_fmt, rounding,
+                          saturate)
     table.setflags(write=False)
     return table

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fpforge.sim.formats import FloatFormat, code_dtype
+from fpforge.sim.prng import check_rand_bits
 
 __all__ = ["ROUNDING_MODES", "ALL_ROUNDING_MODES", "FLAG_BITS", "Raw", "round_raw",
            "round_float64", "round_fraction", "check_rounding", "check_rand", "bit_length",
@@ -59,8 +60,7 @@ def check_rand(rounding: str, rand, rand_bits: int, shape) -> np.ndarray | None:
     ValueError when ``sr`` lacks draws, R is outside 1..32 or a draw does not fit R bits."""
     if rounding != "sr":
         return None
-    if not isinstance(rand_bits, int) or not 1 <= rand_bits <= 32:
-        raise ValueError(f"rand_bits must be an integer in 1..32, not {rand_bits!r}")
+    rand_bits = check_rand_bits(rand_bits)
     if rand is None:
         raise ValueError("rounding 'sr' needs rand: one R-bit random draw per element")
     r = np.asarray(rand)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from fpforge.gen.emit import generate, write_files
 from fpforge.gen.units import UnitConfig
 from fpforge.tb.runner import RunResult, run_cocotb
 
-__all__ = ["VerifyReport", "verify", "stimulus", "EXHAUSTIVE_BITS", "NETLIST_SAMPLE"]
+__all__ = ["VerifyReport", "verify", "stimulus", "emitted", "EXHAUSTIVE_BITS", "NETLIST_SAMPLE"]
 
 #: inputs of at most this many bits in total are verified exhaustively by default
 EXHAUSTIVE_BITS = 16
@@ -87,6 +88,18 @@ def _sample(data: dict, n: int, per_stream: bool = False) -> dict:
     return {k: v[idx] for k, v in data.items()}
 
 
+@contextmanager
+def emitted(config: UnitConfig, name: str | None, workdir: Path | None, prefix: str):
+    """Generate the unit and write its Verilog into ``workdir`` (or a temporary directory
+    removed afterwards); yields (Generated, work directory, Verilog path)."""
+    gen = generate(config, name)
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(workdir) if workdir else Path(tmp)
+        vfile = work / f"{gen.name}.v"
+        write_files(work, {vfile.name: gen.verilog})
+        yield gen, work, vfile
+
+
 def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = False,
            seed: int = 1, netlist: bool = False, name: str | None = None,
            workdir: Path | None = None, log=lambda msg: print(msg, file=sys.stderr)) -> VerifyReport:
@@ -95,11 +108,7 @@ def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = Fa
     if exhaustive and config.input_bits > 24:
         raise ValueError(f"exhaustive {config.unit} over {config.input_bits} input bits is too "
                          "long for Icarus: use --sim verilator")
-    gen = generate(config, name)
-    with tempfile.TemporaryDirectory(prefix="fpforge-verify-") as tmp:
-        work = Path(workdir) if workdir else Path(tmp)
-        vfile = work / f"{gen.name}.v"
-        write_files(work, {vfile.name: gen.verilog})
+    with emitted(config, name, workdir, "fpforge-verify-") as (gen, work, vfile):
         log(f"{gen.name}: computing golden vectors")
         data = stimulus(config, vectors, exhaustive, seed)
         log(f"{gen.name}: simulating {len(data['y'])} vectors on the RTL (icarus)")

@@ -14,18 +14,16 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from fpforge.gen.emit import generate, write_files
 from fpforge.gen.units import UnitConfig
 from fpforge.sim.formats import code_dtype
 from fpforge.tb.runner import RunResult
-from fpforge.tb.verify import VerifyReport, stimulus
+from fpforge.tb.verify import VerifyReport, emitted, stimulus
 
 __all__ = ["verilator_command", "build_harness", "verify_verilator", "BLOCK"]
 
@@ -117,11 +115,7 @@ def verify_verilator(config: UnitConfig, vectors: int | None = None, exhaustive:
         extra = ", ".join(sorted(names - plain)) or "per-stream results"
         raise ValueError(f"--sim verilator drives operand ports and y only, not {extra}: "
                          "use --sim icarus")
-    gen = generate(config, name)
-    with tempfile.TemporaryDirectory(prefix="fpforge-vl-") as tmp:
-        work = Path(workdir) if workdir else Path(tmp)
-        vfile = work / f"{gen.name}.v"
-        write_files(work, {vfile.name: gen.verilog})
+    with emitted(config, name, workdir, "fpforge-vl-") as (gen, work, vfile):
         exe = build_harness(vfile, gen.name, config, work, log)
         blocks, total = _blocks(config, vectors, exhaustive, seed)
         log(f"{gen.name}: streaming {total} vectors through verilator")

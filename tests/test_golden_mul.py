@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import softfloatpy as sf
 
-from fpforge.sim.arith import _mul_exact, mul
+from fpforge.sim.arith import _binary_exact, mul
 from fpforge.sim.formats import FloatClass, parse
 from fpforge.sim.rounding import ROUNDING_MODES
 from fpforge.tb.vectors import all_pairs, corner_codes, mul_operands, random_codes
@@ -139,8 +139,8 @@ def test_mul_matches_reference(cfg, mode, saturate):
     else:
         x, y = _case_vectors(cfg, CASES.index((mode, saturate)))
     want = ref_mul_many(x, y, a_fmt, b_fmt, o_fmt, mode, saturate)
-    exact = _mul_exact(x, y, a_fmt, b_fmt, o_fmt, mode, saturate)   # the general path
-    _check(exact, want, a_fmt, b_fmt, o_fmt, x, y, f"_mul_exact {cfg} {mode} sat={saturate}")
+    exact = _binary_exact("mul", x, y, a_fmt, b_fmt, o_fmt, mode, saturate)   # the general path
+    _check(exact, want, a_fmt, b_fmt, o_fmt, x, y, f"_binary_exact mul {cfg} {mode} sat={saturate}")
     got = mul(x, y, a_fmt, b_fmt, o_fmt, rounding=mode, saturate=saturate)
     _check(got, want, a_fmt, b_fmt, o_fmt, x, y, f"mul {cfg} {mode} sat={saturate}")
 
@@ -153,12 +153,12 @@ def test_table_path_equals_exact_path(cfg):
     x, y = all_pairs(a_fmt, b_fmt)
     for mode, sat in CASES:
         got = mul(x, y, a_fmt, b_fmt, o_fmt, mode, sat)
-        want = _mul_exact(x, y, a_fmt, b_fmt, o_fmt, mode, sat)
+        want = _binary_exact("mul", x, y, a_fmt, b_fmt, o_fmt, mode, sat)
         _check(got, want, a_fmt, b_fmt, o_fmt, x, y, f"table vs exact {cfg} {mode} sat={sat}")
     # and in a different element order / shape than the table's own
     perm = np.random.default_rng(3).permutation(x.size)
     got = mul(x[perm].reshape(256, -1), y[perm].reshape(256, -1), a_fmt, b_fmt, o_fmt)
-    want = _mul_exact(x[perm], y[perm], a_fmt, b_fmt, o_fmt, "rne", False).reshape(256, -1)
+    want = _binary_exact("mul", x[perm], y[perm], a_fmt, b_fmt, o_fmt, "rne", False).reshape(256, -1)
     assert np.array_equal(got, want)
 
 
@@ -307,7 +307,7 @@ def test_output_dtype(cfg):
     signed = np.int64 if a_fmt.width < 64 else np.uint64   # int64 cannot hold 64-bit codes
     for x, y in ((ca[:n], cb[:n]), (ca[:n].astype(signed), cb[:n].astype(np.uint64)),
                  (ca[:n].astype(a_fmt.dtype), cb[:n].astype(b_fmt.dtype))):
-        for fn in (mul, lambda *args: _mul_exact(*args, "rne", False)):
+        for fn in (mul, lambda *args: _binary_exact("mul", *args, "rne", False)):
             out = fn(x, y, a_fmt, b_fmt, o_fmt)
             assert isinstance(out, np.ndarray) and out.dtype == _DTYPES[cfg] == o_fmt.dtype
             assert out.shape == (n,)
@@ -360,7 +360,7 @@ def test_out_of_range_codes_raise(cfg):
     bad.append((ok_a, np.array([-5, 0], dtype=np.int64)))
     assert bad
     for x, y in bad:
-        for fn in (mul, lambda *args: _mul_exact(*args, "rne", False)):
+        for fn in (mul, lambda *args: _binary_exact("mul", *args, "rne", False)):
             with pytest.raises(ValueError, match="do not fit"):
                 fn(x, y, a_fmt, b_fmt, o_fmt)
     with pytest.raises(TypeError):

@@ -27,7 +27,7 @@ from fpforge.sim.formats import FloatFormat, parse
 from fpforge.tb.runner import run_cocotb
 from fpforge.tb.verify import verify
 
-from test_rtl_add import amaranth_run, assert_same, cocotb_check
+from rtl_bench import amaranth_run, assert_same, cocotb_check
 
 MODES = ("rne", "rtz", "rna", "rup", "rdn")
 NX, UF, OF, DZ, NV = 1, 2, 4, 8, 16

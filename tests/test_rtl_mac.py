@@ -23,7 +23,7 @@ from fpforge.sim.formats import parse
 from fpforge.tb.vectors import mac_operands
 from fpforge.tb.verify import verify
 
-from test_rtl_add import amaranth_run, assert_same, cocotb_check
+from rtl_bench import amaranth_run, assert_same, cocotb_check
 
 # ---- Amaranth simulator ----------------------------------------------------------------
 

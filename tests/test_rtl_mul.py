@@ -9,7 +9,6 @@ path.  Also checks that these benches can fail.
 from __future__ import annotations
 
 import pytest
-from amaranth.sim import Simulator
 
 from fpforge.gen.emit import generate, write_files
 from fpforge.gen.units import MulConfig
@@ -18,40 +17,8 @@ from fpforge.sim.arith import mul
 from fpforge.sim.formats import parse
 from fpforge.tb.runner import run_cocotb
 from fpforge.tb.vectors import mul_operands
-from fpforge.tb.verify import stimulus, verify
-
-
-def _amaranth_sim(dut, a, b, latency):
-    """Drive vectors through the Amaranth simulator; returns outputs (in order)."""
-    sim = Simulator(dut)
-    got = []
-
-    async def comb(ctx):
-        for x, y in zip(a, b):
-            ctx.set(dut.a, int(x))
-            ctx.set(dut.b, int(y))
-            await ctx.delay(1e-9)
-            got.append(ctx.get(dut.y))
-
-    async def clocked(ctx):
-        ctx.set(dut.in_valid, 1)
-        for cycle in range(len(a) + latency):
-            if cycle < len(a):
-                ctx.set(dut.a, int(a[cycle]))
-                ctx.set(dut.b, int(b[cycle]))
-            else:
-                ctx.set(dut.in_valid, 0)
-            await ctx.tick()
-            if cycle + 1 >= latency and ctx.get(dut.out_valid):
-                got.append(ctx.get(dut.y))
-
-    if latency:
-        sim.add_clock(1e-6)
-        sim.add_testbench(clocked)
-    else:
-        sim.add_testbench(comb)
-    sim.run()
-    return got
+from fpforge.tb.verify import stimulus
+from rtl_bench import amaranth_run, assert_same, cocotb_check
 
 
 @pytest.mark.parametrize("fmts,rounding,latency", [
@@ -66,16 +33,9 @@ def test_amaranth_sim_matches_golden(fmts, rounding, latency):
     fa, fb, fo = map(parse, fmts)
     a, b = mul_operands(fa, fb, fo, 48, seed=7)
     want = mul(a, b, fa, fb, fo, rounding).tolist()
-    got = _amaranth_sim(FPMultiplier(fa, fb, fo, rounding, pipeline=latency), a, b, latency)
-    assert got == want
-
-
-def _cocotb(cfg: MulConfig, tmp_path, vectors=None, netlist=False):
-    report = verify(cfg, vectors=vectors, netlist=netlist, workdir=tmp_path, log=lambda m: None)
-    for res in (report.rtl, report.netlist):
-        if res is not None:
-            assert res.tried > 0 and res.passed == res.tried, res.mismatches[:5]
-    return report
+    got = amaranth_run(FPMultiplier(fa, fb, fo, rounding, pipeline=latency),
+                       {"a": a, "b": b}, latency)["y"]
+    assert_same(got, want, {"a": a, "b": b})
 
 
 EIGHT_BIT = [
@@ -92,7 +52,7 @@ EIGHT_BIT = [
 @pytest.mark.sim
 @pytest.mark.parametrize("a,b,out,saturate", EIGHT_BIT)
 def test_eight_bit_exhaustive_on_verilog(a, b, out, saturate, tmp_path):
-    report = _cocotb(MulConfig(a=a, b=b, out=out, saturate=saturate), tmp_path)
+    report = cocotb_check(MulConfig(a=a, b=b, out=out, saturate=saturate), tmp_path)
     assert report.rtl.tried == 65536
 
 
@@ -103,7 +63,7 @@ WIDE = [("fp16", "rne"), ("bf16", "rne"), ("dlfloat16", "rne"), ("dlfloat16", "r
 @pytest.mark.sim
 @pytest.mark.parametrize("fmt,rounding", WIDE)
 def test_wide_corner_and_random_on_verilog(fmt, rounding, tmp_path):
-    report = _cocotb(MulConfig(a=fmt, b=fmt, out=fmt, rounding=rounding), tmp_path,
+    report = cocotb_check(MulConfig(a=fmt, b=fmt, out=fmt, rounding=rounding), tmp_path,
                      vectors=200_000)
     assert report.rtl.tried == 200_000
 
@@ -111,8 +71,8 @@ def test_wide_corner_and_random_on_verilog(fmt, rounding, tmp_path):
 @pytest.mark.sim
 @pytest.mark.parametrize("mode", ["rtz", "rna", "rup", "rdn"])
 def test_other_modes_on_verilog(mode, tmp_path):
-    _cocotb(MulConfig(a="fp16", b="fp16", out="fp16", rounding=mode), tmp_path, vectors=30_000)
-    _cocotb(MulConfig(a="fp8_e5m2", b="fp8_e5m2", out="fp8_e5m2", rounding=mode,
+    cocotb_check(MulConfig(a="fp16", b="fp16", out="fp16", rounding=mode), tmp_path, vectors=30_000)
+    cocotb_check(MulConfig(a="fp8_e5m2", b="fp8_e5m2", out="fp8_e5m2", rounding=mode,
                       saturate=True), tmp_path / "e5m2")
 
 
@@ -121,7 +81,7 @@ def test_other_modes_on_verilog(mode, tmp_path):
 def test_pipelined_latency_and_throughput(stages, tmp_path):
     """One vector per cycle: the first half back-to-back, the rest with in_valid gaps; each
     result must appear with out_valid exactly `stages` cycles after its operands."""
-    report = _cocotb(MulConfig(a="fp16", b="fp16", out="fp16", pipeline=stages), tmp_path,
+    report = cocotb_check(MulConfig(a="fp16", b="fp16", out="fp16", pipeline=stages), tmp_path,
                      vectors=20_000)
     assert report.rtl.tried > 15_000
 
@@ -129,13 +89,13 @@ def test_pipelined_latency_and_throughput(stages, tmp_path):
 @pytest.mark.sim
 @pytest.mark.parametrize("fmt", ["fp16", "e4m3"])
 def test_synthesized_netlist_matches(fmt, tmp_path):
-    report = _cocotb(MulConfig(a=fmt, b=fmt, out=fmt), tmp_path, vectors=50_000, netlist=True)
+    report = cocotb_check(MulConfig(a=fmt, b=fmt, out=fmt), tmp_path, vectors=50_000, netlist=True)
     assert report.netlist.tried == 20_000
 
 
 @pytest.mark.sim
 def test_pipelined_netlist_matches(tmp_path):
-    _cocotb(MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16", pipeline=2), tmp_path,
+    cocotb_check(MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16", pipeline=2), tmp_path,
             netlist=True)
 
 

@@ -31,7 +31,7 @@ from fpforge.sim.prng import draws
 from fpforge.tb.runner import run_cocotb
 from fpforge.tb.verify import stimulus
 
-from test_rtl_add import amaranth_run, assert_same, cocotb_check
+from rtl_bench import amaranth_run, assert_same, cocotb_check
 
 FP16, FP32, BF16 = parse("fp16"), parse("fp32"), parse("bf16")
 
