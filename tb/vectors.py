@@ -171,9 +171,9 @@ def accumulation_streams(formats: dict[str, FloatFormat], n: int, seed: int = 1,
     where = np.flatnonzero(gap) + np.arange(int(gap.sum()))  # gap before these inputs
     valid[where] = 0
     out = {"valid": valid}
-    for key, arr in data.items():
-        full = np.zeros(slots, dtype=np.uint64) if key == "in_last" else \
-            rng.integers(0, 1 << 8, slots).astype(np.uint64) & arr.max(initial=0)
+    for key, arr in data.items():  # gap cycles: in_last 0, random codes on the data ports
+        full = (np.zeros(slots, dtype=np.uint64) if key == "in_last"
+                else random_codes(formats[key], slots, rng))
         full[valid == 1] = arr
         out[key] = full
     return out
