@@ -23,8 +23,8 @@ def check_rand_source(rounding: str, rand_source: str, clocked: bool) -> str:
     if rand_source not in ("prng", "port"):
         raise ValueError(f"rand_source must be 'prng' or 'port', not {rand_source!r}")
     if rounding == "sr" and rand_source == "prng" and not clocked:
-        raise ValueError("sr with the internal PRNG needs a clocked unit (pipeline >= 1) "
-                         "or rand_source='port'")
+        raise ValueError("sr with the internal PRNG needs a clocked unit (--pipeline N >= 1) "
+                         "or draws from a port (--rand-source port)")
     return rand_source
 
 
