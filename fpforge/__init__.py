@@ -5,11 +5,12 @@ Subpackages: ``fpforge.sim`` (numpy golden model), ``fpforge.rtl`` (Amaranth com
 
 Public names: :class:`FloatFormat`, :func:`parse`, ``PRESETS`` (formats), the golden
 operations :func:`mul`, :func:`add`, :func:`fma` and :func:`chunked` / :func:`axpy`
-(streaming accumulation); the hardware is in ``fpforge.rtl`` (``mul.FPMultiplier``,
-``add.FPAdder``, ``mac.FPMAC``, ``accumulator.ChunkAccumulator`` and ``.AXPY``).
+(streaming accumulation); the systolic array's GEMM is ``fpforge.sim.gemm.systolic``; the
+hardware is in ``fpforge.rtl`` (``mul.FPMultiplier``, ``add.FPAdder``, ``mac.FPMAC``,
+``accumulator.ChunkAccumulator`` and ``.AXPY``, ``systolic.SystolicArray``).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from fpforge.sim.formats import PRESETS, FloatFormat, parse  # noqa: E402
 from fpforge.sim.arith import add, fma, mul  # noqa: E402

@@ -83,6 +83,7 @@ def _build_parser() -> argparse.ArgumentParser:
                 u.add_argument("--vector-seed", type=_pos_int, default=1, help="vector seed")
                 u.add_argument("--netlist", action="store_true",
                                help="also simulate the synthesized netlist on a sample")
+                config_class.add_verify_arguments(u)
     return top
 
 
@@ -142,7 +143,8 @@ def _cmd_verify(args, config) -> int:
     else:
         from fpforge.tb.verify import verify
         report = verify(config, vectors=args.vectors, exhaustive=args.exhaustive,
-                        seed=args.vector_seed, netlist=args.netlist, name=args.name)
+                        seed=args.vector_seed, netlist=args.netlist, name=args.name,
+                        options=UNITS[args.unit].stimulus_options(args))
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1

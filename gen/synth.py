@@ -78,19 +78,23 @@ def synthesize(verilog: str | Path, top: str, netlist: Path | None = None,
 
 
 def _parse(log: str, top: str) -> AreaReport:
+    """Figures of the whole design: for a hierarchical design (the array keeps its PEs as
+    modules) the ``design hierarchy`` totals, and the deepest module's depth."""
     stat = log[log.rfind("Printing statistics."):]
+    if "=== design hierarchy ===" in stat:
+        stat = stat[stat.index("=== design hierarchy ==="):]
 
-    def last_int(pattern, text):
+    def ints(pattern, text):
         found = re.findall(pattern, text, flags=re.MULTILINE)
         if not found:
             raise SynthesisError(f"yosys log lacks {pattern!r}")
-        return int(found[-1])
+        return [int(x) for x in found]
 
     cell_counts = re.findall(r"^\s+(\d+)\s+\$_(\w+)_\s*$", stat, flags=re.MULTILINE)
     return AreaReport(
         top=top,
-        transistors=last_int(r"Estimated number of transistors:\s+(\d+)", stat),
-        cells=last_int(r"^\s+(\d+)\s+cells\s*$", stat),
-        depth=last_int(r"Longest topological path in \S+ \(length=(\d+)\)", log),
+        transistors=ints(r"Estimated number of transistors:\s+(\d+)", stat)[-1],
+        cells=ints(r"^\s+(\d+)\s+cells\s*$", stat)[-1],
+        depth=max(ints(r"Longest topological path in \S+ \(length=(\d+)\)", log)),
         dffs=sum(int(n) for n, kind in cell_counts if "DFF" in kind),
         yosys=yosys_version())

@@ -19,10 +19,11 @@ from fpforge.sim.formats import FloatFormat, parse
 from fpforge.rtl.rounder import check_rand_source
 from fpforge.sim.prng import check_rand_bits, check_seed, draws
 from fpforge.sim.rounding import ALL_ROUNDING_MODES, check_rounding
-from fpforge.tb.vectors import accumulation_streams, add_operands, mac_operands, mul_operands
+from fpforge.tb.vectors import (accumulation_streams, add_operands, gemm_beats, mac_operands,
+                                mul_operands)
 
-__all__ = ["UnitConfig", "ArithConfig", "BinaryConfig", "MulConfig", "AddConfig", "MacConfig", "AccConfig",
-           "AxpyConfig", "UNITS", "Port"]
+__all__ = ["UnitConfig", "ArithConfig", "BinaryConfig", "MulConfig", "AddConfig", "MacConfig",
+           "OwnPrngConfig", "AccConfig", "AxpyConfig", "SystolicConfig", "UNITS", "Port"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,13 @@ class UnitConfig:
 
     unit = ""
     result_meaning = ""
-    #: "per_input": one result per valid input; "per_stream": one per ``in_last``
+    #: "per_input": one result per valid input; "per_stream": one per ``in_last``;
+    #: "per_tile": one row of results per cycle after each tile (the array)
     result = "per_input"
+    #: whether verify may enumerate every input (narrow per-input units)
+    enumerable = True
+    #: input vectors of ``fpforge verify`` without ``--vectors``
+    default_vectors = 100_000
 
     def __post_init__(self):
         check_pipeline(self.pipeline)
@@ -113,6 +119,19 @@ class UnitConfig:
     def test_inputs(self, n: int, seed: int) -> dict[str, np.ndarray]:
         """``n`` corner + boundary + random input vectors."""
         raise NotImplementedError
+
+    @classmethod
+    def add_verify_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Stimulus options of ``fpforge verify <unit>`` beyond ``--vectors``."""
+
+    @staticmethod
+    def stimulus_options(args: argparse.Namespace) -> dict:
+        """Keyword arguments of :meth:`test_inputs` from those options."""
+        return {}
+
+    def manifest_extra(self) -> dict:
+        """Unit-specific manifest entries."""
+        return {}
 
     def inputs_from_index(self, index: np.ndarray) -> dict[str, np.ndarray]:
         """Input vectors numbered by ``index``: the bits of the index, split over the
@@ -430,23 +449,52 @@ class MacConfig(ArithConfig):
 
 
 @dataclass(frozen=True)
-class AccConfig(UnitConfig):
+class OwnPrngConfig(UnitConfig):
+    """Options of the streaming units that draw from their own PRNGs (acc, axpy, array):
+    rounding, saturation, and for ``sr`` the random bits and the seed; no flags output."""
+
+    rounding: str = field(default="rne", kw_only=True)
+    saturate: bool = field(default=False, kw_only=True)
+    rand_bits: int = field(default=16, kw_only=True)
+    seed: int = field(default=1, kw_only=True)
+
+    rand_source = "prng"
+
+    def check_rounding_options(self) -> None:
+        check_rounding(self.rounding)
+        check_rand_bits(self.rand_bits)
+        check_seed(self.seed)
+        object.__setattr__(self, "saturate", bool(self.saturate))
+
+    @classmethod
+    def rounding_args(cls, args: argparse.Namespace) -> dict:
+        """The rounding options of the command line; flags and a rand port are refused."""
+        if args.flags:
+            raise ValueError(f"{cls.unit} has no flags output")
+        if args.rand_source != "prng":
+            raise ValueError(f"{cls.unit} draws from its own PRNGs (--rand-source prng)")
+        return {"rounding": args.rounding, "saturate": args.saturate,
+                "rand_bits": args.rand_bits, "seed": args.seed}
+
+    @property
+    def flags(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class AccConfig(OwnPrngConfig):
     """acc: streaming chunk-based accumulator, one result per stream"""
 
     in_fmt: FloatFormat | None = field(default=None, kw_only=True)
     acc: FloatFormat = field(default=None, kw_only=True)
     chunk: int = field(default=0, kw_only=True)
-    rounding: str = field(default="rne", kw_only=True)
-    saturate: bool = field(default=False, kw_only=True)
     products: bool = field(default=False, kw_only=True)
     a: FloatFormat | None = field(default=None, kw_only=True)
     b: FloatFormat | None = field(default=None, kw_only=True)
-    rand_bits: int = field(default=16, kw_only=True)
-    seed: int = field(default=1, kw_only=True)
 
     unit = "acc"
-    rand_source = "prng"  # its own PRNGs
     result = "per_stream"
+    enumerable = False
     result_meaning = "sum of the stream"
 
     def __post_init__(self):
@@ -464,9 +512,7 @@ class AccConfig(UnitConfig):
             raise ValueError("--in is not used with --products" if self.products
                              else "--a/--b need --products")
         check_chunk(self.chunk)
-        check_rounding(self.rounding)
-        check_rand_bits(self.rand_bits)
-        check_seed(self.seed)
+        self.check_rounding_options()
         arith.check_result_format(self.acc, *self.operand_formats().values())
 
     @classmethod
@@ -485,13 +531,8 @@ class AccConfig(UnitConfig):
 
     @classmethod
     def from_args(cls, args):
-        if args.flags:
-            raise ValueError("acc has no flags output")
-        if args.rand_source != "prng":
-            raise ValueError("acc draws from its own PRNGs (--rand-source prng)")
-        return cls(in_fmt=args.in_fmt, acc=args.acc, chunk=args.chunk, rounding=args.rounding,
-                   saturate=args.saturate, products=args.products, a=args.a, b=args.b,
-                   rand_bits=args.rand_bits, seed=args.seed)
+        return cls(in_fmt=args.in_fmt, acc=args.acc, chunk=args.chunk,
+                   products=args.products, a=args.a, b=args.b, **cls.rounding_args(args))
 
     @property
     def out_fmt(self):
@@ -536,10 +577,6 @@ class AccConfig(UnitConfig):
             out.update(rand_bits=self.rand_bits, seed=self.seed)
         return out
 
-    @property
-    def flags(self) -> bool:
-        return False
-
     def test_inputs(self, n, seed):
         """About ``n`` inputs in streams of 1..4096 (short ones first), with specials at a
         low rate and random ``in_valid`` gaps in the second half."""
@@ -569,20 +606,16 @@ class AccConfig(UnitConfig):
 
 
 @dataclass(frozen=True)
-class AxpyConfig(UnitConfig):
+class AxpyConfig(OwnPrngConfig):
     """axpy: streaming weight update y' = round(y + alpha * x), stochastic by default"""
 
     alpha: FloatFormat = field(default=None, kw_only=True)
     x: FloatFormat = field(default=None, kw_only=True)
     y: FloatFormat = field(default=None, kw_only=True)
     rounding: str = field(default="sr", kw_only=True)
-    saturate: bool = field(default=False, kw_only=True)
-    rand_bits: int = field(default=16, kw_only=True)
-    seed: int = field(default=1, kw_only=True)
     pipeline: int = 1
 
     unit = "axpy"
-    rand_source = "prng"  # its own PRNG
     result_meaning = "round(y_in + alpha * x)"
 
     def __post_init__(self):
@@ -593,9 +626,7 @@ class AxpyConfig(UnitConfig):
             if getattr(self, n) is None:
                 raise ValueError(f"axpy needs format --{n}")
             object.__setattr__(self, n, parse(getattr(self, n)))
-        check_rounding(self.rounding)
-        check_rand_bits(self.rand_bits)
-        check_seed(self.seed)
+        self.check_rounding_options()
         arith.check_result_format(self.y, self.alpha, self.x, self.y)
 
     @classmethod
@@ -610,21 +641,12 @@ class AxpyConfig(UnitConfig):
 
     @classmethod
     def from_args(cls, args):
-        if args.flags:
-            raise ValueError("axpy has no flags output")
-        if args.rand_source != "prng":
-            raise ValueError("axpy draws from its own PRNG (--rand-source prng)")
-        return cls(alpha=args.alpha, x=args.x, y=args.y, rounding=args.rounding,
-                   saturate=args.saturate, rand_bits=args.rand_bits, seed=args.seed,
-                   pipeline=args.pipeline)
+        return cls(alpha=args.alpha, x=args.x, y=args.y, pipeline=args.pipeline,
+                   **cls.rounding_args(args))
 
     @property
     def out_fmt(self):
         return self.y
-
-    @property
-    def flags(self) -> bool:
-        return False
 
     def operand_formats(self):
         return {"alpha": self.alpha, "x": self.x, "y_in": self.y}
@@ -663,5 +685,181 @@ class AxpyConfig(UnitConfig):
         return {"alpha": alpha, "x": b, "y_in": c}
 
 
+def _pos_dim(text: str) -> int:
+    value = nonneg_int_option(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be an integer 1..64, not {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class SystolicConfig(OwnPrngConfig):
+    """array: R x C output-stationary systolic GEMM array of chunk-accumulating MAC PEs"""
+
+    rows: int = field(default=None, kw_only=True)
+    cols: int = field(default=None, kw_only=True)
+    a: FloatFormat = field(default=None, kw_only=True)
+    b: FloatFormat = field(default=None, kw_only=True)
+    acc: FloatFormat = field(default=None, kw_only=True)
+    chunk: int = field(default=0, kw_only=True)
+
+    unit = "array"
+    result = "per_tile"
+    enumerable = False
+    default_vectors = 2_000  # beats
+    result_meaning = "row r of C = A x B"
+
+    def __post_init__(self):
+        if self.pipeline:
+            raise ValueError("array has a fixed latency; --pipeline does not apply")
+        for n in ("a", "b", "acc"):
+            if getattr(self, n) is None:
+                raise ValueError(f"array needs format --{n}")
+        self.check_rounding_options()
+        cfg = self.array  # checks the shape, formats and chunk
+        for n in ("a", "b", "acc"):
+            object.__setattr__(self, n, getattr(cfg, f"{n}_fmt"))
+
+    @property
+    def array(self):
+        """The :class:`fpforge.sim.gemm.ArrayConfig` shared by the RTL and the golden GEMM."""
+        from fpforge.sim.gemm import ArrayConfig
+        return ArrayConfig(self.rows, self.cols, self.a, self.b, self.acc, self.chunk,
+                           self.rounding, self.seed, self.saturate, self.rand_bits)
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument("--rows", required=True, type=_pos_dim, metavar="R",
+                            help="PE rows (rows of A and C), 1..64")
+        parser.add_argument("--cols", required=True, type=_pos_dim, metavar="C",
+                            help="PE columns (columns of B and C), 1..64")
+        for n, meaning in (("a", "A"), ("b", "B"), ("acc", "accumulator and result")):
+            parser.add_argument(f"--{n}", required=True, type=format_option, metavar="FMT",
+                                help=f"{meaning} format")
+        parser.add_argument("--chunk", type=nonneg_int_option, default=0, metavar="N",
+                            help="chunk-based accumulation in every PE; 0 = none (default)")
+        add_rounding_arguments(parser)
+
+    @classmethod
+    def from_args(cls, args):
+        return cls(rows=args.rows, cols=args.cols, a=args.a, b=args.b, acc=args.acc,
+                   chunk=args.chunk, **cls.rounding_args(args))
+
+    @classmethod
+    def add_verify_arguments(cls, parser):
+        parser.add_argument("--gemms", type=nonneg_int_option, metavar="N",
+                            help="tiles (GEMMs) to run back to back (default: as many as "
+                                 "--vectors beats allow)")
+        parser.add_argument("--k", type=nonneg_int_option, metavar="K",
+                            help="K of every tile (default: 1, 2, 3, then random 1..64)")
+
+    @staticmethod
+    def stimulus_options(args):
+        for name in ("gemms", "k"):
+            if getattr(args, name) == 0:
+                raise ValueError(f"--{name} must be >= 1")
+        return {"gemms": args.gemms, "k": args.k}
+
+    @property
+    def out_fmt(self):
+        return self.acc
+
+    @property
+    def pe_latency(self) -> int:
+        return 1 if self.chunk == 0 else 2
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a tile's last beat to its row 0 (as ``SystolicArray.latency``)."""
+        return self.cols - 1 + self.pe_latency
+
+    @property
+    def input_bits(self) -> int:
+        return self.rows * self.a.width + self.cols * self.b.width
+
+    def operand_formats(self):
+        return {"a": self.a, "b": self.b}
+
+    def build(self):
+        from fpforge.rtl.systolic import SystolicArray
+        return SystolicArray(self.rows, self.cols, self.a, self.b, self.acc, self.chunk,
+                             self.rounding, self.seed, self.saturate, rand_bits=self.rand_bits)
+
+    def golden(self, inputs):
+        """Result rows ``(tiles * rows, cols)`` of the tiles in ``inputs`` (beats)."""
+        from fpforge.sim.gemm import systolic
+        valid = np.asarray(inputs.get("valid", np.ones(len(inputs["in_last"]))), dtype=bool)
+        a, b = inputs["a"][valid], inputs["b"][valid]
+        ends = np.flatnonzero(np.asarray(inputs["in_last"], dtype=bool)[valid]) + 1
+        starts = np.concatenate([[0], ends[:-1]])
+        codes = systolic([a[s:e].T for s, e in zip(starts, ends)],
+                         [b[s:e] for s, e in zip(starts, ends)], self.array)
+        return codes.reshape(-1, self.cols)
+
+    def test_inputs(self, n, seed, gemms=None, k=None, idle=0.1):
+        """Back-to-back tiles (``gemm_beats``) totalling about ``n`` beats, or ``gemms``
+        tiles; K = ``k`` (an int, or a list used in turn), or 1, 2, 3, then random 1..64;
+        a fraction ``idle`` of idle cycles after the first tile."""
+        rng = np.random.default_rng(seed + 11)
+        ks = [k] if isinstance(k, int) else k
+        lengths, total = [], 0
+        while (len(lengths) < gemms) if gemms else (total < n or not lengths):
+            i = len(lengths)
+            lengths.append(ks[i % len(ks)] if ks else
+                           (i + 1 if i < 3 else int(rng.integers(1, 65))))
+            total += lengths[-1]
+        return gemm_beats(self.a, self.b, self.rows, self.cols, lengths, seed, gaps=idle)
+
+    def all_inputs(self):
+        raise ValueError("array has no exhaustive mode: give --gemms N [--k K] or --vectors N")
+
+    def default_name(self) -> str:
+        return (f"fparray_{self.rows}x{self.cols}_{_ident(self.a)}x{_ident(self.b)}_"
+                f"{_ident(self.acc)}_c{self.chunk}{rounding_suffix(self)}")
+
+    def params(self) -> dict:
+        out = {"rows": self.rows, "cols": self.cols, "a": self.a.spec, "b": self.b.spec,
+               "acc": self.acc.spec, "chunk": self.chunk, "rounding": self.rounding,
+               "saturate": self.saturate}
+        if self.rounding == "sr":
+            out.update(rand_bits=self.rand_bits, seed=self.seed)
+        return out
+
+    def manifest_extra(self) -> dict:
+        return {"array": {"rows": self.rows, "cols": self.cols,
+                          "tile_interval": max(self.rows, self.cols),
+                          "lanes": {"a": self.rows, "b": self.cols, "y": self.cols}}}
+
+    def ports(self) -> list[Port]:
+        R, C, a, b, acc = self.rows, self.cols, self.a, self.b, self.acc
+        how = ("inner := round(a*b + inner) per k" +
+               (f"; every {self.chunk} k and at the end outer := round(inner + outer)"
+                if self.chunk else ""))
+        interval = max(R, C)
+        return [
+            Port("clk", "in", 1, "clock, rising edge"),
+            Port("rst", "in", 1, "synchronous reset, active high (clears the sums)"),
+            Port("in_valid", "in", 1, "a beat (one k of the tile) this cycle; taken when "
+                                      "in_valid & in_ready"),
+            Port("in_last", "in", 1, "this beat is the tile's last k (K = beats since the "
+                                     "previous last); the next tile may start the next cycle"),
+            Port("a", "in", R * a.width, f"column k of A: A[i,k] in bits [{a.width}*i "
+                                         f"+: {a.width}], i = 0..{R - 1}, {a} codes ({a.spec})"),
+            Port("b", "in", C * b.width, f"row k of B: B[k,j] in bits [{b.width}*j "
+                                         f"+: {b.width}], j = 0..{C - 1}, {b} codes ({b.spec})"),
+            Port("in_ready", "out", 1, f"low only while a beat with in_last comes less than "
+                                       f"{interval} cycles after the previous tile's last beat "
+                                       "(hold it); beats without in_last are always taken"),
+            Port("y", "out", C * acc.width, f"row r of C = A x B: C[r,j] in bits "
+                                            f"[{acc.width}*j +: {acc.width}], {acc} codes "
+                                            f"({acc.spec}); each PE: {how}"),
+            Port("out_valid", "out", 1, f"y holds a row: rows 0..{R - 1} of a tile on "
+                                        f"consecutive cycles, row 0 {self.latency} cycles "
+                                        "after the cycle its last beat was taken"),
+            Port("out_last", "out", 1, f"y holds row {R - 1}, the tile's last"),
+        ]
+
+
 UNITS: dict[str, type[UnitConfig]] = {"mul": MulConfig, "add": AddConfig, "mac": MacConfig,
-                                      "acc": AccConfig, "axpy": AxpyConfig}
+                                      "acc": AccConfig, "axpy": AxpyConfig,
+                                      "array": SystolicConfig}

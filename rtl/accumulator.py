@@ -40,8 +40,11 @@ class ChunkAccumulator(wiring.Component):
         Accumulate the exact products of ``a`` (``a_fmt``) and ``b`` (``b_fmt``).
     saturate : bool
     rand_bits, seed : int
-        ``sr``: the inner adder's xorshift32 PRNG is seeded ``instance_seed(seed, 0)`` and
-        steps once per input; the fold adder's ``instance_seed(seed, 1)``, once per fold.
+        ``sr``: the inner adder's xorshift32 PRNG is seeded ``seed`` (=
+        ``instance_seed(seed, 0)``) and steps once per input; the fold adder's
+        ``fold_seed``, once per fold.
+    fold_seed : int or None
+        Default ``instance_seed(seed, 1)``; an array gives each PE its own.
 
     Ports
     -----
@@ -58,13 +61,14 @@ class ChunkAccumulator(wiring.Component):
 
     def __init__(self, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
                  products: bool = False, a_fmt=None, b_fmt=None, saturate: bool = False, *,
-                 rand_bits: int = 16, seed: int = 1):
+                 rand_bits: int = 16, seed: int = 1, fold_seed: int | None = None):
         self.acc_fmt = parse(acc_fmt)
         self.chunk = check_chunk(chunk)
         self.rounding = check_rounding(rounding)
         self.products = bool(products)
         self.saturate = bool(saturate)
         self.rand_bits, self.seed = check_rand_bits(rand_bits), check_seed(seed)
+        self.fold_seed = instance_seed(seed, 1) if fold_seed is None else check_seed(fold_seed)
         if self.products:
             if a_fmt is None or b_fmt is None:
                 raise ValueError("products=True needs a_fmt and b_fmt")
@@ -90,10 +94,9 @@ class ChunkAccumulator(wiring.Component):
         m.submodules[name] = unit
         return unit
 
-    def _draws(self, m, unit, index, step):
+    def _draws(self, m, unit, name, seed, step):
         if self.rounding == "sr":
-            m.submodules[f"prng{index}"] = prng = Xorshift32(instance_seed(self.seed, index),
-                                                             self.rand_bits)
+            m.submodules[name] = prng = Xorshift32(seed, self.rand_bits)
             m.d.comb += [prng.step.eq(step), unit.rand.eq(prng.draw)]
 
     def elaborate(self, platform):
@@ -106,7 +109,7 @@ class ChunkAccumulator(wiring.Component):
         else:
             add = self._adder(m, "inner_add", self.in_fmt, acc, acc)
             m.d.comb += [add.a.eq(self.x), add.b.eq(inner)]
-        self._draws(m, add, 0, self.in_valid)
+        self._draws(m, add, "prng0", self.seed, self.in_valid)
 
         if self.chunk == 0:
             with m.If(self.in_valid):
@@ -132,7 +135,7 @@ class ChunkAccumulator(wiring.Component):
         outer = Signal(acc.width, name="outer")  # reset: +0
         fold_add = self._adder(m, "outer_add", acc, acc, acc)
         m.d.comb += [fold_add.a.eq(folded), fold_add.b.eq(outer)]
-        self._draws(m, fold_add, 1, fold_valid)
+        self._draws(m, fold_add, "prng1", self.fold_seed, fold_valid)
         y = Signal(acc.width, name="y_reg", reset_less=True)
         with m.If(fold_valid):
             m.d.sync += outer.eq(Mux(fold_last, 0, fold_add.y))

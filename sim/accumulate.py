@@ -9,8 +9,9 @@ input, ``outer := round(inner + outer)`` and ``inner := +0``; the stream's resul
 exact product a*b and the inner step is one fused multiply-add, round(a*b + inner).
 
 ``sr``: the inner roundings take their draws, in input order over all streams, from the
-xorshift32 stream seeded ``instance_seed(seed, 0)``; the folds from
-``instance_seed(seed, 1)``.
+xorshift32 stream seeded ``seed`` (= ``instance_seed(seed, 0)``); the folds from
+``fold_seed``, by default ``instance_seed(seed, 1)``.  ``chunked_lanes`` runs many such
+accumulators side by side (the PEs of ``sim.gemm.systolic``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fpforge.sim import arith
 from fpforge.sim.formats import parse
 from fpforge.sim.prng import draws, instance_seed
 
-__all__ = ["chunked", "axpy", "check_chunk"]
+__all__ = ["chunked", "chunked_lanes", "axpy", "check_chunk"]
 
 
 def check_chunk(chunk) -> int:
@@ -32,12 +33,35 @@ def check_chunk(chunk) -> int:
 
 def chunked(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
             saturate: bool = False, *, lengths=None, products: bool = False, a_fmt=None,
-            b_fmt=None, seed: int = 1, rand_bits: int = 16) -> np.ndarray:
+            b_fmt=None, seed: int = 1, fold_seed: int | None = None,
+            rand_bits: int = 16) -> np.ndarray:
     """Sum streams of codes with chunk-based accumulation; one ``acc_fmt`` code per stream.
 
     ``xs``: the codes of ``in_fmt`` of all streams back to back, or with ``products`` a
     pair ``(a, b)`` of code arrays of ``a_fmt`` and ``b_fmt`` (``in_fmt`` is then unused
     and may be None).  ``lengths``: the stream lengths (each >= 1), default one stream.
+    ``sr``: inner draws from the stream seeded ``seed``, folds from ``fold_seed`` (default
+    ``instance_seed(seed, 1)``).
+    """
+    if products:
+        xs = tuple(np.asarray(v, dtype=np.uint64).reshape(1, -1) for v in xs)
+    else:
+        xs = np.asarray(xs, dtype=np.uint64).reshape(1, -1)
+    fold_seed = instance_seed(seed, 1) if fold_seed is None else fold_seed
+    return chunked_lanes(xs, in_fmt, acc_fmt, chunk, rounding, saturate, lengths=lengths,
+                         products=products, a_fmt=a_fmt, b_fmt=b_fmt, seeds=[seed],
+                         fold_seeds=[fold_seed], rand_bits=rand_bits)[0]
+
+
+def chunked_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
+                  saturate: bool = False, *, lengths=None, products: bool = False,
+                  a_fmt=None, b_fmt=None, seeds=None, fold_seeds=None,
+                  rand_bits: int = 16) -> np.ndarray:
+    """``L`` independent chunk-based accumulators side by side (the PEs of an array): lane
+    ``l`` sums its own inputs ``xs[l]`` (shape ``(L, total)``, or a pair ``(a, b)`` of such
+    arrays with ``products``) in streams of the same ``lengths``; returns ``(L, streams)``
+    codes.  ``sr``: lane ``l`` draws from the streams seeded ``seeds[l]`` (inner) and
+    ``fold_seeds[l]`` (folds), each in its own input order.
     """
     acc_fmt = parse(acc_fmt)
     chunk = check_chunk(chunk)
@@ -45,14 +69,16 @@ def chunked(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
         if a_fmt is None or b_fmt is None:
             raise ValueError("products=True needs a_fmt and b_fmt")
         a_fmt, b_fmt = parse(a_fmt), parse(b_fmt)
-        a, b = (np.asarray(v, dtype=np.uint64).ravel() for v in xs)
-        if a.shape != b.shape:
-            raise ValueError("products: a and b must have the same length")
-        total = a.size
+        a, b = (np.asarray(v, dtype=np.uint64) for v in xs)
+        if a.shape != b.shape or a.ndim != 2:
+            raise ValueError("products: a and b must have the same length (shape (lanes, n))")
+        n_lanes, total = a.shape
     else:
         in_fmt = parse(in_fmt)
-        x = np.asarray(xs, dtype=np.uint64).ravel()
-        total = x.size
+        x = np.asarray(xs, dtype=np.uint64)
+        if x.ndim != 2:
+            raise ValueError("xs must have the shape (lanes, n)")
+        n_lanes, total = x.shape
     lengths = np.array([total] if lengths is None else lengths, dtype=np.int64)
     if lengths.size == 0 or lengths.min() < 1 or lengths.sum() != total:
         raise ValueError("lengths must be >= 1 and sum to the number of inputs")
@@ -71,28 +97,33 @@ def chunked(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
     fold_index[step_of, stream_of] = np.arange(step_of.size)
     inner_rand = outer_rand = None
     if rounding == "sr":
-        inner_rand = draws(instance_seed(seed, 0), total, rand_bits)
-        outer_rand = draws(instance_seed(seed, 1), max(step_of.size, 1), rand_bits)
+        if seeds is None or fold_seeds is None or len(seeds) != n_lanes \
+                or len(fold_seeds) != n_lanes:
+            raise ValueError("sr needs one seed and one fold seed per lane")
+        inner_rand = np.stack([draws(s, total, rand_bits) for s in seeds])
+        outer_rand = np.stack([draws(s, max(step_of.size, 1), rand_bits)
+                               for s in fold_seeds])
 
-    inner = np.zeros(n_streams, dtype=np.uint64)
-    outer = np.zeros(n_streams, dtype=np.uint64)
+    inner = np.zeros((n_lanes, n_streams), dtype=np.uint64)
+    outer = np.zeros((n_lanes, n_streams), dtype=np.uint64)
     for k in range(steps):
         live = np.flatnonzero(lengths > k)
         pos = starts[live] + k
-        rand = None if inner_rand is None else inner_rand[pos]
+        rand = None if inner_rand is None else inner_rand[:, pos]
         if products:
-            inner[live] = arith.fma(a[pos], b[pos], inner[live], a_fmt, b_fmt, acc_fmt, acc_fmt,
-                                    rounding, saturate, rand=rand, rand_bits=rand_bits)
+            inner[:, live] = arith.fma(a[:, pos], b[:, pos], inner[:, live], a_fmt, b_fmt,
+                                       acc_fmt, acc_fmt, rounding, saturate, rand=rand,
+                                       rand_bits=rand_bits)
         else:
-            inner[live] = arith.add(x[pos], inner[live], in_fmt, acc_fmt, acc_fmt, rounding,
-                                    saturate, rand=rand, rand_bits=rand_bits)
+            inner[:, live] = arith.add(x[:, pos], inner[:, live], in_fmt, acc_fmt, acc_fmt,
+                                       rounding, saturate, rand=rand, rand_bits=rand_bits)
         folding = np.flatnonzero(fold[k])
         if folding.size:
-            rand = None if outer_rand is None else outer_rand[fold_index[k, folding]]
-            outer[folding] = arith.add(inner[folding], outer[folding], acc_fmt, acc_fmt,
-                                       acc_fmt, rounding, saturate, rand=rand,
-                                       rand_bits=rand_bits)
-            inner[folding] = 0
+            rand = None if outer_rand is None else outer_rand[:, fold_index[k, folding]]
+            outer[:, folding] = arith.add(inner[:, folding], outer[:, folding], acc_fmt,
+                                          acc_fmt, acc_fmt, rounding, saturate, rand=rand,
+                                          rand_bits=rand_bits)
+            inner[:, folding] = 0
     return (inner if chunk == 0 else outer).astype(acc_fmt.dtype)
 
 

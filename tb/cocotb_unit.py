@@ -6,19 +6,27 @@ Environment (set by :mod:`fpforge.tb.runner`):
 ``FPFORGE_VECTORS``   .npz with one array per input port, one per output port (expected,
                       from the golden model: ``y``, ``flags``) and for clocked units
                       optionally ``valid``
-``FPFORGE_RESULT``    where to write {"tried", "passed", "mismatches"} as JSON
+``FPFORGE_RESULT``    where to write {"tried", "passed", "mismatches", "cycles", "seconds"}
+                      as JSON (arrays: cycles from the first beat to the last result row
+                      and the wall time of that loop)
 
 Combinational units: apply each vector, wait 1 ns, compare every output.
 Clocked units: one vector per cycle (``in_valid`` from ``valid``), inputs driven and outputs
 sampled on the falling edge; the output of the vector applied in cycle t must appear with
 ``out_valid`` in cycle t + latency exactly, so latency and back-to-back throughput are
 both checked.
+
+Arrays (``result: per_tile``): one beat per cycle (``a``/``b`` vectors hold one code per
+lane, packed here), a beat with ``in_last`` held while ``in_ready`` is low; row r of a tile
+whose last beat was taken in cycle t must appear with ``out_valid`` in cycle
+t + latency + r exactly (``out_last`` on the last row), and ``out_valid`` never otherwise.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 
 import cocotb
 import numpy as np
@@ -45,10 +53,10 @@ def _read(handle):
     return int(v) if v.is_resolvable else None
 
 
-def _report(tried, passed, mismatches):
+def _report(tried, passed, mismatches, cycles=0, seconds=0.0):
     with open(os.environ["FPFORGE_RESULT"], "w") as fh:
-        json.dump({"tried": tried, "passed": passed, "mismatches": mismatches[:MAX_REPORTED]},
-                  fh)
+        json.dump({"tried": tried, "passed": passed, "mismatches": mismatches[:MAX_REPORTED],
+                   "cycles": cycles, "seconds": seconds}, fh)
     if passed != tried:
         first = ", ".join(f"{m}" for m in mismatches[:3])
         raise AssertionError(f"{tried - passed} of {tried} vectors mismatch; first: {first}")
@@ -66,7 +74,9 @@ def _mismatch(index, inputs, outputs, vectors, got):
 @cocotb.test()
 async def vectors(dut):
     manifest, vectors, inputs, outputs = _load()
-    if manifest["latency"]:
+    if manifest.get("result") == "per_tile":
+        await _tiles(dut, manifest, vectors)
+    elif manifest["latency"]:
         await _clocked(dut, manifest["latency"], vectors, inputs, outputs,
                        manifest.get("result") == "per_stream")
     else:
@@ -144,3 +154,85 @@ async def _clocked(dut, latency, vectors, inputs, outputs, per_stream):
                     mismatches.append(fields)
         await FallingEdge(dut.clk)
     _report(tried, passed, mismatches)
+
+
+def _pack(codes, width: int) -> list[int]:
+    """Rows of lane codes -> one int per row, lane i in bits [i*width, (i+1)*width)."""
+    return [sum(int(c) << (i * width) for i, c in enumerate(row)) for row in codes.tolist()]
+
+
+async def _tiles(dut, manifest, vectors):
+    rows, cols = manifest["array"]["rows"], manifest["array"]["cols"]
+    widths = {k: f["width"] for k, f in manifest["formats"].items()}
+    latency = manifest["latency"]
+    a, b = _pack(vectors["a"], widths["a"]), _pack(vectors["b"], widths["b"])
+    valid, last = vectors["valid"].tolist(), vectors["in_last"].tolist()
+    want = vectors["y"].tolist()  # one row per (tile, r)
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.rst.value = 1
+    dut.in_valid.value = 0
+    dut.in_last.value = 0
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    await FallingEdge(dut.clk)
+    dut.rst.value = 0
+
+    start = time.perf_counter()
+    due = {}  # cycle -> index of the result row expected then
+    last_row_cycle = 0
+    tiles = 0
+    mismatches, passed, tried = [], 0, 0
+    beat, cycle = 0, 0
+    while beat < len(valid) or due:
+        out_valid = _read(dut.out_valid)  # registered outputs of this cycle
+        row = due.pop(cycle, None)
+        if out_valid != (row is not None):
+            mismatches.append({"cycle": cycle, "error": f"out_valid={out_valid}, expected "
+                               f"{int(row is not None)}"})
+            tried += 1
+        elif row is not None:
+            y, out_last = _read(dut.y), _read(dut.out_last)
+            mask = (1 << widths["y"]) - 1
+            got = [None if y is None else (y >> (j * widths["y"])) & mask for j in range(cols)]
+            good = sum(g == w for g, w in zip(got, want[row]))
+            last_row_cycle = cycle
+            tried, passed = tried + cols, passed + good
+            if good != cols:
+                mismatches.append({"tile": row // rows, "row": row % rows, "cycle": cycle,
+                                   "got": [None if g is None else hex(g) for g in got],
+                                   "want": [hex(w) for w in want[row]]})
+            if out_last != int(row % rows == rows - 1):
+                tried += 1
+                mismatches.append({"tile": row // rows, "row": row % rows,
+                                   "error": f"out_last={out_last}"})
+        if cycle > 50 * (len(valid) + latency + rows) + 1000:
+            tried += 1
+            mismatches.append({"error": f"stuck at beat {beat} (in_ready low)"})
+            break
+        if beat < len(valid):
+            dut.in_valid.value = valid[beat]
+            dut.in_last.value = last[beat]
+            dut.a.value, dut.b.value = a[beat], b[beat]
+            await Timer(1, unit="ns")
+            ready = _read(dut.in_ready)
+            if valid[beat] and last[beat] and ready:
+                for r in range(rows):
+                    due[cycle + latency + r] = tiles * rows + r
+                tiles += 1
+            if ready or not valid[beat]:
+                beat += 1
+        else:
+            dut.in_valid.value = 0
+        await FallingEdge(dut.clk)
+        cycle += 1
+    for _ in range(2):  # and nothing after the last row
+        if _read(dut.out_valid) != 0:
+            tried += 1
+            mismatches.append({"cycle": cycle, "error": "out_valid after the last row"})
+        await FallingEdge(dut.clk)
+        cycle += 1
+    if tiles * rows != len(want):
+        tried += 1
+        mismatches.append({"error": f"{tiles} tiles taken, {len(want) // rows} expected"})
+    _report(tried, passed, mismatches, cycles=last_row_cycle + 1,
+            seconds=time.perf_counter() - start)

@@ -22,6 +22,10 @@ class RunResult:
     tried: int
     passed: int
     mismatches: list = field(default_factory=list)
+    #: arrays: clock cycles from the first beat to the last result row, and the wall
+    #: time the simulator took for them
+    cycles: int = 0
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -66,6 +70,7 @@ def run_cocotb(verilog: Path, top: str, manifest: dict, vectors: dict[str, np.nd
         tail = log.read_text()[-2000:] if log.exists() else "(no log)"
         raise RuntimeError(f"simulation of {top} produced no result; log tail:\n{tail}")
     data = json.loads(result_file.read_text())
-    return RunResult(data["tried"], data["passed"], data["mismatches"])
+    return RunResult(data["tried"], data["passed"], data["mismatches"], data.get("cycles", 0),
+                     data.get("seconds", 0.0))
 
 

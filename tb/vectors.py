@@ -11,7 +11,7 @@ from fpforge.sim.arith import all_pairs  # re-exported: every (a, b) pair
 from fpforge.sim.formats import FloatFormat
 
 __all__ = ["corner_codes", "random_codes", "mul_operands", "add_operands", "mac_operands",
-           "accumulation_streams", "all_pairs"]
+           "accumulation_streams", "gemm_beats", "all_pairs"]
 
 
 def corner_codes(fmt: FloatFormat) -> np.ndarray:
@@ -176,4 +176,44 @@ def accumulation_streams(formats: dict[str, FloatFormat], n: int, seed: int = 1,
                 else random_codes(formats[key], slots, rng))
         full[valid == 1] = arr
         out[key] = full
+    return out
+
+
+def gemm_beats(a_fmt: FloatFormat, b_fmt: FloatFormat, rows: int, cols: int, lengths,
+               seed: int = 1, odd: float = 0.02, gaps: float = 0.1) -> dict[str, np.ndarray]:
+    """Beats of back-to-back GEMM tiles for a ``rows`` x ``cols`` array, one tile per entry
+    of ``lengths`` (its K): ``a`` (beats, rows) = column k of A, ``b`` (beats, cols) = row k
+    of B, ``in_last`` and ``valid``.  Values N(0, 1) times a per-tile power of two (so some
+    tiles reach the accumulator's subnormals or overflow); a fraction ``odd`` of the codes
+    are corner codes (zeros, subnormals, max, Inf, NaN) or random codes; a fraction
+    ``gaps`` of the cycles after the first tile are idle (junk data, valid 0)."""
+    rng = np.random.default_rng(seed)
+    lengths = [int(k) for k in lengths]
+    total = sum(lengths)
+    data = {}
+    for port, fmt, lanes in (("a", a_fmt, rows), ("b", b_fmt, cols)):
+        scale = np.repeat(2.0 ** rng.integers(-10, 6, len(lengths)), lengths)[:, None]
+        codes = fmt.encode(rng.standard_normal((total, lanes)) * scale).astype(np.uint64)
+        pick = rng.random(codes.shape)
+        corners = corner_codes(fmt)
+        codes = np.where(pick < odd / 2, corners[rng.integers(0, corners.size, codes.shape)],
+                         codes)
+        codes = np.where((pick >= odd / 2) & (pick < odd),
+                         random_codes(fmt, codes.size, rng).reshape(codes.shape), codes)
+        data[port] = codes.astype(np.uint64)
+    last = np.zeros(total, dtype=np.uint64)
+    last[np.cumsum(lengths) - 1] = 1
+    data["in_last"] = last
+    gap = rng.random(total) < gaps
+    gap[:lengths[0]] = False
+    slots = total + int(gap.sum())
+    valid = np.ones(slots, dtype=np.uint64)
+    valid[np.flatnonzero(gap) + np.arange(int(gap.sum()))] = 0
+    out = {"valid": valid}
+    for port, fmt, lanes in (("a", a_fmt, rows), ("b", b_fmt, cols)):
+        full = random_codes(fmt, slots * lanes, rng).reshape(slots, lanes)
+        full[valid == 1] = data[port]
+        out[port] = full
+    out["in_last"] = np.zeros(slots, dtype=np.uint64)
+    out["in_last"][valid == 1] = last
     return out

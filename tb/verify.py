@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fpforge.gen.emit import generate, write_files
+from fpforge.gen.synth import AreaReport
 from fpforge.gen.units import UnitConfig
 from fpforge.tb.runner import RunResult, run_cocotb
 
@@ -34,6 +35,8 @@ class VerifyReport:
     sim: str
     rtl: RunResult
     netlist: RunResult | None = None
+    #: the standard-script area of the netlist that was simulated (with ``netlist``)
+    area: AreaReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -51,13 +54,15 @@ class VerifyReport:
         return out
 
 
-def stimulus(config: UnitConfig, vectors: int | None, exhaustive: bool, seed: int) -> dict:
+def stimulus(config: UnitConfig, vectors: int | None, exhaustive: bool, seed: int,
+             options: dict | None = None) -> dict:
     """Input arrays, the expected outputs (``y``, ``flags``) and (clocked units) the
-    ``valid`` pattern."""
-    if exhaustive or (vectors is None and config.input_bits <= EXHAUSTIVE_BITS):
+    ``valid`` pattern.  ``options``: the unit's own stimulus options (``test_inputs``)."""
+    if exhaustive or (vectors is None and config.enumerable
+                      and config.input_bits <= EXHAUSTIVE_BITS):
         data = config.all_inputs()
     else:
-        data = config.test_inputs(vectors or 100_000, seed)
+        data = config.test_inputs(vectors or config.default_vectors, seed, **(options or {}))
     if config.latency and "valid" not in data:
         n = len(next(iter(data.values())))
         valid = np.ones(n, dtype=np.uint64)
@@ -68,17 +73,19 @@ def stimulus(config: UnitConfig, vectors: int | None, exhaustive: bool, seed: in
     return data
 
 
-def _sample(data: dict, n: int, per_stream: bool = False) -> dict:
+def _sample(data: dict, n: int, config: UnitConfig) -> dict:
     """The first n/2 vectors (the corner-rich head) and n/2 spread over the rest; for
-    per-stream units, the whole streams that end within the first n cycles."""
-    if per_stream:
+    per-stream and per-tile units, the whole streams (tiles) that end within the first n
+    cycles."""
+    if config.result in ("per_stream", "per_tile"):
         ends = np.flatnonzero((data["in_last"] == 1) & (data.get("valid", 1) == 1))
         keep = ends[ends < n]
         if keep.size == 0:
             keep = ends[:1]
-        cut, streams = int(keep[-1]) + 1, keep.size
+        cut = int(keep[-1]) + 1
+        results = keep.size * (config.rows if config.result == "per_tile" else 1)
         outputs = {"y", "flags"}
-        return {k: (v[:streams] if k in outputs else v[:cut]) for k, v in data.items()}
+        return {k: (v[:results] if k in outputs else v[:cut]) for k, v in data.items()}
     total = len(data["y"])
     if total <= n:
         return data
@@ -102,24 +109,30 @@ def emitted(config: UnitConfig, name: str | None, workdir: Path | None, prefix: 
 
 def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = False,
            seed: int = 1, netlist: bool = False, name: str | None = None,
-           workdir: Path | None = None, log=lambda msg: print(msg, file=sys.stderr)) -> VerifyReport:
+           workdir: Path | None = None, log=lambda msg: print(msg, file=sys.stderr),
+           options: dict | None = None, netlist_sample: int = NETLIST_SAMPLE) -> VerifyReport:
     """Generate the unit, simulate its Verilog with cocotb + Icarus against the golden
-    model, and (``netlist``) simulate the synthesized netlist on a sample."""
+    model, and (``netlist``) simulate the synthesized netlist on a sample of
+    ``netlist_sample`` vectors (input cycles for streams and tiles); the report then holds
+    that netlist's area.  ``options``: the unit's stimulus options (e.g. the array's
+    ``gemms`` and ``k``)."""
     if exhaustive and config.input_bits > 24:
         raise ValueError(f"exhaustive {config.unit} over {config.input_bits} input bits is too "
                          "long for Icarus: use --sim verilator")
     with emitted(config, name, workdir, "fpforge-verify-") as (gen, work, vfile):
         log(f"{gen.name}: computing golden vectors")
-        data = stimulus(config, vectors, exhaustive, seed)
-        log(f"{gen.name}: simulating {len(data['y'])} vectors on the RTL (icarus)")
+        data = stimulus(config, vectors, exhaustive, seed, options)
+        log(f"{gen.name}: simulating {len(next(iter(data.values())))} input cycles on the "
+            "RTL (icarus)")
         rtl = run_cocotb(vfile, gen.name, gen.manifest, data, work / "rtl")
         report = VerifyReport(gen.name, "icarus", rtl)
         if netlist:
             from fpforge.gen.synth import synthesize
             log(f"{gen.name}: synthesizing (standard script) for the gate-level run")
             net = work / f"{gen.name}_netlist.v"
-            synthesize(gen.verilog, gen.name, netlist=net)
-            sample = _sample(data, NETLIST_SAMPLE, config.result == "per_stream")
-            log(f"{gen.name}: simulating {len(sample['y'])} vectors on the netlist")
+            report.area = synthesize(gen.verilog, gen.name, netlist=net)
+            sample = _sample(data, netlist_sample, config)
+            log(f"{gen.name}: simulating {len(next(iter(sample.values())))} input cycles "
+                "on the netlist")
             report.netlist = run_cocotb(net, gen.name, gen.manifest, sample, work / "netlist")
         return report

@@ -82,3 +82,16 @@ def cocotb_check(cfg, tmp_path, vectors=None, netlist=False, seed=1):
                 f"{report.name}: {res.tried - res.passed} of {res.tried} fail; "
                 f"{res.mismatches[:5]}")
     return report
+
+
+def assert_lint_clean(gen, tmp_path):
+    """``verilator --lint-only -Wall`` on a generated unit's Verilog: no warning."""
+    import subprocess
+
+    from fpforge.tb.verilator import verilator_command
+    path = tmp_path / f"{gen.name}.v"
+    path.write_text(gen.verilog)
+    cmd, env = verilator_command()
+    proc = subprocess.run(cmd + ["--lint-only", "-Wall", str(path)], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:2000]

@@ -149,12 +149,13 @@ def sr_sum(tx, ty, fmt, r: int, bits: int, saturate: bool = False) -> int:
 
 def reference_chunked(xs, in_fmt, acc, chunk, mode, saturate=False, *, lengths=None,
                       a_fmt=None, b_fmt=None, seed=1, rand_bits=16, definitional=False,
-                      instances=(0, 1)):
+                      instances=(0, 1), seeds=None):
     """One acc code per stream, sequentially from the definitions (see the module doc).
     ``xs``: codes, or ``(a, b)`` with ``a_fmt``/``b_fmt`` (products).  ``definitional``:
     deterministic roundings by frac_add/frac_fma instead of ref_add/ref_fma.
     ``instances``: the PRNG instance indices of the inner and fold roundings (only changed
-    to show that the sr comparison notices a wrong draw order)."""
+    to show that the sr comparison notices a wrong draw order).  ``seeds``: explicit
+    (inner, fold) PRNG seeds instead (an array's PE)."""
     acc = parse(acc)
     products = a_fmt is not None
     if products:
@@ -170,9 +171,10 @@ def reference_chunked(xs, in_fmt, acc, chunk, mode, saturate=False, *, lengths=N
     add = frac_add if definitional else ref_add
     fma = frac_fma if definitional else ref_fma
     if mode == "sr":
-        inner_draws = draws(instance_seed(seed, instances[0]), total, rand_bits).tolist()
-        # at most one fold per input
-        fold_draws = draws(instance_seed(seed, instances[1]), total, rand_bits).tolist()
+        if seeds is None:
+            seeds = (instance_seed(seed, instances[0]), instance_seed(seed, instances[1]))
+        inner_draws = draws(seeds[0], total, rand_bits).tolist()
+        fold_draws = draws(seeds[1], total, rand_bits).tolist()  # at most one fold per input
 
     def inner_step(i, inner):
         if mode == "sr":

@@ -18,7 +18,7 @@ from fpforge.sim.formats import parse
 from fpforge.tb.runner import run_cocotb
 from fpforge.tb.vectors import mul_operands
 from fpforge.tb.verify import stimulus
-from rtl_bench import amaranth_run, assert_same, cocotb_check
+from rtl_bench import amaranth_run, assert_lint_clean, assert_same, cocotb_check
 
 
 @pytest.mark.parametrize("fmts,rounding,latency", [
@@ -159,15 +159,7 @@ def test_verilator_reports_wrong_results(tmp_path, monkeypatch):
 @pytest.mark.sim
 @pytest.mark.parametrize("pipeline", [0, 3])
 def test_verilator_lint_clean(pipeline, tmp_path):
-    import subprocess
-
-    from fpforge.tb.verilator import verilator_command
     for fmts in [("fp16", "fp16", "fp16"), ("fp8_e4m3", "fp8_e5m2", "bf16"),
                  ("hfp8", "hfp8", "dlfloat16")]:
-        gen = generate(MulConfig(a=fmts[0], b=fmts[1], out=fmts[2], pipeline=pipeline))
-        path = tmp_path / f"{gen.name}.v"
-        path.write_text(gen.verilog)
-        cmd, env = verilator_command()
-        proc = subprocess.run(cmd + ["--lint-only", "-Wall", str(path)], env=env,
-                              capture_output=True, text=True)
-        assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:2000]
+        assert_lint_clean(generate(MulConfig(a=fmts[0], b=fmts[1], out=fmts[2],
+                                             pipeline=pipeline)), tmp_path)

