@@ -2,8 +2,8 @@
 
     fpforge formats [--markdown | --json]
     fpforge gen UNIT <unit options> [--name NAME] -o DIR
-    fpforge area UNIT <unit options> [--json]
-    fpforge area --verilog FILE --top NAME [--json]
+    fpforge area UNIT <unit options> [--target asic|ice40|ecp5] [--json]
+    fpforge area --verilog FILE --top NAME [--target asic|ice40|ecp5] [--json]
     fpforge verify UNIT <unit options> [--vectors N | --exhaustive] [--sim icarus|verilator]
                         [--vector-seed S] [--netlist]
 
@@ -25,6 +25,9 @@ from pathlib import Path
 from fpforge.gen.units import UNITS, nonneg_int_option
 
 __all__ = ["main"]
+
+#: ``fpforge area --target``: the standard ASIC-proxy script, or an FPGA family's flow
+TARGETS = ("asic", "ice40", "ecp5")
 
 
 class UsageError(Exception):
@@ -62,6 +65,8 @@ def _build_parser() -> argparse.ArgumentParser:
             p.add_argument("--verilog", type=Path, metavar="FILE", help="synthesize this file")
             p.add_argument("--top", help="top module of --verilog")
             p.add_argument("--json", action="store_true", help="print JSON")
+            p.add_argument("--target", choices=TARGETS, default="asic",
+                           help="asic (standard script, default), ice40 or ecp5 (cell counts)")
         units = p.add_subparsers(dest="unit", parser_class=_Parser, required=command != "area")
         for unit, config_class in UNITS.items():
             u = units.add_parser(unit, allow_abbrev=False, help=config_class.__doc__)
@@ -72,6 +77,8 @@ def _build_parser() -> argparse.ArgumentParser:
                                help="output directory")
             elif command == "area":
                 u.add_argument("--json", action="store_true", dest="unit_json", help="print JSON")
+                u.add_argument("--target", choices=TARGETS, dest="unit_target",
+                               help="asic (standard script, default), ice40 or ecp5")
             else:
                 n = u.add_mutually_exclusive_group()
                 n.add_argument("--vectors", type=_pos_int, metavar="N",
@@ -113,25 +120,31 @@ def _cmd_gen(args, config) -> int:
 def _print_area(report, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.as_dict(), sort_keys=True))
+    elif hasattr(report, "line"):
+        print(report.line())
     else:
         print(f"{report.top}: {report.transistors} transistors, {report.cells} cells, "
               f"depth {report.depth}, {report.dffs} flip-flops "
               f"(yosys {report.yosys}, standard script)")
 
 
+def _synthesize(verilog, top: str, target: str):
+    from fpforge.gen.synth import synthesize, synthesize_fpga
+    return synthesize(verilog, top) if target == "asic" else synthesize_fpga(verilog, top, target)
+
+
 def _cmd_area(args, config) -> int:
-    from fpforge.gen.synth import synthesize
+    target = getattr(args, "unit_target", None) or args.target
     if config is None:
         if args.verilog is None or not args.top:
             raise UsageError("fpforge area: give a unit (mul) or --verilog FILE --top NAME")
         if not args.verilog.is_file():
             raise UsageError(f"fpforge area: no such file: {args.verilog}")
-        report = synthesize(args.verilog, args.top)
-        _print_area(report, args.json)
+        _print_area(_synthesize(args.verilog, args.top, target), args.json)
         return 0
     from fpforge.gen.emit import generate
     gen = generate(config, args.name)
-    _print_area(synthesize(gen.verilog, gen.name), args.json or args.unit_json)
+    _print_area(_synthesize(gen.verilog, gen.name, target), args.json or args.unit_json)
     return 0
 
 

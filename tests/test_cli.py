@@ -207,3 +207,14 @@ def test_verify_narrow_accumulator_without_vectors():
     assert proc.returncode == 0, proc.stderr
     proc = run(["verify", "acc", "--in", "fp8_e4m3", "--acc", "fp16"])
     assert proc.returncode == 0 and " passed" in proc.stdout, proc.stderr
+
+
+def test_area_fpga_target_json():
+    proc = run(["area", "mul", "--a", "fp8_e5m2", "--b", "fp8_e5m2", "--out", "fp16",
+                "--target", "ice40", "--json"])
+    assert proc.returncode == 0, proc.stderr
+    rep = json.loads(proc.stdout)
+    assert rep["target"] == "ice40" and rep["lut4"] > 0 and rep["dff"] == 0
+    assert rep["lut4"] == rep["cells"]["SB_LUT4"]
+    proc = run(["area", "mul", "--a", "fp16", "--b", "fp16", "--out", "fp16", "--target", "gw"])
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
