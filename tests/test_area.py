@@ -47,16 +47,25 @@ def test_standard_script_is_the_anchor_script():
 def test_fpga_targets_count_the_family_primitives():
     """ice40 and ecp5 mapping: LUTs and carries for the logic, exactly the design's
     flip-flops (17 for a 1-stage fp16-output multiplier, as above), and the fp16
-    multiplier's 11x11 significand product in one ECP5 18x18 DSP."""
+    multiplier's 11x11 significand product in one ECP5 18x18 DSP; nextpnr timing."""
     from fpforge.gen.synth import synthesize_fpga
     comb = MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16")
     piped = MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16", pipeline=1)
+    two = MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16", pipeline=2)
     for target, carry in (("ice40", "carry"), ("ecp5", "ccu2c")):
         r0 = synthesize_fpga(generate(comb).verilog, comb.default_name(), target)
         r1 = synthesize_fpga(generate(piped).verilog, piped.default_name(), target)
         assert r0.counts["lut4"] > 20 and r0.counts[carry] > 0 and r0.counts["dff"] == 0, r0
         assert r1.counts["dff"] == 17, r1
         assert sum(r0.cells.values()) >= r0.counts["lut4"] + r0.counts[carry]
+        # nextpnr: with no register-to-register path (combinational, or an output register
+        # only) the longest path, else an fmax
+        assert r0.fmax_mhz is None and 5 < r0.delay_ns < 100, r0
+        assert r1.fmax_mhz is None and r1.delay_ns > 0, r1
+        r2 = synthesize_fpga(generate(two).verilog, two.default_name(), target)
+        assert r2.delay_ns is None and 10 < r2.fmax_mhz < 500, r2
+        again = synthesize_fpga(generate(two).verilog, two.default_name(), target)
+        assert again == r2  # seeded place and route: the same figures every run
     fp16 = MulConfig(a="fp16", b="fp16", out="fp16")
     r = synthesize_fpga(generate(fp16).verilog, fp16.default_name(), "ecp5")
     assert r.counts["mult18x18d"] == 1, r
