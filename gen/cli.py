@@ -2,8 +2,8 @@
 
     fpforge formats [--markdown | --json]
     fpforge gen UNIT <unit options> [--name NAME] -o DIR
-    fpforge area UNIT <unit options> [--target asic|ice40|ecp5] [--json]
-    fpforge area --verilog FILE --top NAME [--target asic|ice40|ecp5] [--json]
+    fpforge area UNIT <unit options> [--target asic|ice40|ecp5 | --liberty FILE] [--json]
+    fpforge area --verilog FILE --top NAME [--target asic|ice40|ecp5 | --liberty FILE] [--json]
     fpforge verify UNIT <unit options> [--vectors N | --exhaustive] [--sim icarus|verilator]
                         [--vector-seed S] [--netlist]
 
@@ -67,6 +67,8 @@ def _build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print JSON")
             p.add_argument("--target", choices=TARGETS, default="asic",
                            help="asic (standard script, default), ice40 or ecp5 (cell counts)")
+            p.add_argument("--liberty", type=Path, metavar="FILE",
+                           help="asic: map to this standard-cell library and report its area")
         units = p.add_subparsers(dest="unit", parser_class=_Parser, required=command != "area")
         for unit, config_class in UNITS.items():
             u = units.add_parser(unit, allow_abbrev=False, help=config_class.__doc__)
@@ -79,6 +81,8 @@ def _build_parser() -> argparse.ArgumentParser:
                 u.add_argument("--json", action="store_true", dest="unit_json", help="print JSON")
                 u.add_argument("--target", choices=TARGETS, dest="unit_target",
                                help="asic (standard script, default), ice40 or ecp5")
+                u.add_argument("--liberty", type=Path, metavar="FILE", dest="unit_liberty",
+                               help="asic: map to this standard-cell library, report its area")
             else:
                 n = u.add_mutually_exclusive_group()
                 n.add_argument("--vectors", type=_pos_int, metavar="N",
@@ -128,23 +132,33 @@ def _print_area(report, as_json: bool) -> None:
               f"(yosys {report.yosys}, standard script)")
 
 
-def _synthesize(verilog, top: str, target: str):
-    from fpforge.gen.synth import synthesize, synthesize_fpga
+def _synthesize(verilog, top: str, target: str, liberty: Path | None):
+    from fpforge.gen.synth import synthesize, synthesize_fpga, synthesize_liberty
+    if liberty is not None:
+        return synthesize_liberty(verilog, top, liberty)
     return synthesize(verilog, top) if target == "asic" else synthesize_fpga(verilog, top, target)
 
 
 def _cmd_area(args, config) -> int:
     target = getattr(args, "unit_target", None) or args.target
+    liberty = getattr(args, "unit_liberty", None) or args.liberty
+    if liberty is not None:
+        if target != "asic":
+            raise UsageError(f"fpforge area: --liberty maps to standard cells; it does not "
+                             f"combine with --target {target}")
+        if not liberty.is_file():
+            raise UsageError(f"fpforge area: no such liberty file: {liberty}")
     if config is None:
         if args.verilog is None or not args.top:
             raise UsageError("fpforge area: give a unit (mul) or --verilog FILE --top NAME")
         if not args.verilog.is_file():
             raise UsageError(f"fpforge area: no such file: {args.verilog}")
-        _print_area(_synthesize(args.verilog, args.top, target), args.json)
+        _print_area(_synthesize(args.verilog, args.top, target, liberty), args.json)
         return 0
     from fpforge.gen.emit import generate
     gen = generate(config, args.name)
-    _print_area(_synthesize(gen.verilog, gen.name, target), args.json or args.unit_json)
+    _print_area(_synthesize(gen.verilog, gen.name, target, liberty),
+                args.json or args.unit_json)
     return 0
 
 

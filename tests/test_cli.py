@@ -218,3 +218,12 @@ def test_area_fpga_target_json():
     assert rep["lut4"] == rep["cells"]["SB_LUT4"]
     proc = run(["area", "mul", "--a", "fp16", "--b", "fp16", "--out", "fp16", "--target", "gw"])
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_area_liberty_bad_input(tmp_path):
+    args = ["area", "mul", "--a", "fp8_e5m2", "--b", "fp8_e5m2", "--out", "fp16"]
+    proc = run(args + ["--liberty", str(tmp_path / "none.lib")])
+    assert proc.returncode == 2 and "no such liberty file" in proc.stderr
+    (tmp_path / "x.lib").write_text("library(x) {}\n")
+    proc = run(args + ["--liberty", str(tmp_path / "x.lib"), "--target", "ecp5"])
+    assert proc.returncode == 2 and "does not combine" in proc.stderr
