@@ -1,7 +1,7 @@
 """The ``fpforge`` command.
 
     fpforge formats [--markdown | --json]
-    fpforge gen UNIT <unit options> [--name NAME] -o DIR
+    fpforge gen UNIT <unit options> [--name NAME] -o DIR [--fusesoc]
     fpforge area UNIT <unit options> [--target asic|ice40|ecp5 | --liberty FILE] [--json]
     fpforge area --verilog FILE --top NAME [--target asic|ice40|ecp5 | --liberty FILE] [--json]
     fpforge verify UNIT <unit options> [--vectors N | --exhaustive] [--sim icarus|verilator]
@@ -77,6 +77,8 @@ def _build_parser() -> argparse.ArgumentParser:
             if command == "gen":
                 u.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
                                help="output directory")
+                u.add_argument("--fusesoc", action="store_true",
+                               help="also write NAME.core, a FuseSoC CAPI2 core for the module")
             elif command == "area":
                 u.add_argument("--json", action="store_true", dest="unit_json", help="print JSON")
                 u.add_argument("--target", choices=TARGETS, dest="unit_target",
@@ -110,9 +112,12 @@ def _cmd_formats(args) -> int:
 def _cmd_gen(args, config) -> int:
     from fpforge.gen.emit import generate, write_files
     gen = generate(config, args.name)
+    files = {f"{gen.name}.v": gen.verilog, f"{gen.name}.json": gen.manifest_text}
+    if args.fusesoc:
+        from fpforge.gen.fusesoc import core_file
+        files[f"{gen.name}.core"] = core_file(gen)
     try:
-        paths = write_files(args.output, {f"{gen.name}.v": gen.verilog,
-                                          f"{gen.name}.json": gen.manifest_text})
+        paths = write_files(args.output, files)
     except OSError as exc:
         raise UsageError(f"fpforge gen: cannot write to {args.output}: "
                          f"{exc.strerror or exc}") from None
