@@ -3,7 +3,8 @@ golden model.
 
 Vectors: every input combination when the inputs total at most 16 bits (or with
 ``exhaustive``), else corners + boundary-targeted + random ones.  Clocked units get the
-first half back-to-back and the second half with random ``in_valid`` gaps.
+first half back-to-back and the second half with random idle cycles (``in_valid`` low)
+between vectors; every vector is still applied and checked once.
 """
 
 from __future__ import annotations
@@ -64,13 +65,21 @@ def stimulus(config: UnitConfig, vectors: int | None, exhaustive: bool, seed: in
     else:
         data = config.test_inputs(vectors or config.default_vectors, seed, **(options or {}))
     if config.latency and "valid" not in data:
-        n = len(next(iter(data.values())))
-        valid = np.ones(n, dtype=np.uint64)
-        gaps = np.random.default_rng(seed).random(n - n // 2) < 0.25
-        valid[n // 2:][gaps] = 0
-        data["valid"] = valid
+        data = _with_bubbles(data, seed)
     data.update(config.expected(data))
     return data
+
+
+def _with_bubbles(data: dict, seed: int) -> dict:
+    """Every vector once, back-to-back in the first half; in the second half an idle
+    cycle (``valid`` 0, the next vector's inputs held) before about a quarter of them."""
+    n = len(next(iter(data.values())))
+    bubble = np.zeros(n, dtype=bool)
+    bubble[n // 2:] = np.random.default_rng(seed).random(n - n // 2) < 0.25
+    rows = np.repeat(np.arange(n), 1 + bubble)
+    valid = np.ones(len(rows), dtype=np.uint64)
+    valid[np.flatnonzero(bubble) + np.arange(int(bubble.sum()))] = 0
+    return dict({k: v[rows] for k, v in data.items()}, valid=valid)
 
 
 def _sample(data: dict, n: int, config: UnitConfig) -> dict:
