@@ -10,7 +10,7 @@ hardware is in ``fpforge.rtl`` (``mul.FPMultiplier``, ``add.FPAdder``, ``mac.FPM
 ``accumulator.ChunkAccumulator`` and ``.AXPY``, ``systolic.SystolicArray``).
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 from fpforge.sim.formats import PRESETS, FloatFormat, parse  # noqa: E402
 from fpforge.sim.arith import add, fma, mul  # noqa: E402

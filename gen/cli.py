@@ -6,6 +6,7 @@
     fpforge area --verilog FILE --top NAME [--target asic|ice40|ecp5 | --liberty FILE] [--json]
     fpforge verify UNIT <unit options> [--vectors N | --exhaustive] [--sim icarus|verilator]
                         [--vector-seed S] [--netlist]
+    fpforge sweep SWEEP.toml [-j N] [--executor local|dask] [--scheduler ADDR] [-o DIR]
 
 UNIT is one of the registry's units (``fpforge gen --help``); e.g. ``mul`` and ``add``
 take ``--a FMT --b FMT --out FMT [--rounding M] [--saturate] [--flags] [--pipeline N]``
@@ -97,6 +98,20 @@ def _build_parser() -> argparse.ArgumentParser:
                 u.add_argument("--netlist", action="store_true",
                                help="also simulate the synthesized netlist on a sample")
                 config_class.add_verify_arguments(u)
+
+    p = sub.add_parser("sweep", allow_abbrev=False,
+                       help="verify and measure every point of a sweep file")
+    p.add_argument("file", type=Path, metavar="SWEEP.toml", help="the sweep file")
+    p.add_argument("-j", "--jobs", type=_pos_int, default=1, metavar="N",
+                   help="configurations at a time (local processes or LocalCluster workers)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local process pool (default) or Dask distributed")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="dask: scheduler address, e.g. tcp://host:8786 (default: a "
+                        "LocalCluster of -j N workers)")
+    p.add_argument("-o", "--output", type=Path, metavar="DIR",
+                   help="results and cache directory (default out/<sweep name>)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return top
 
 
@@ -182,6 +197,31 @@ def _cmd_verify(args, config) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_sweep(args) -> int:
+    from fpforge.gen.sweep import SweepError, load
+    from fpforge.gen.sweep_run import run_sweep
+    if args.scheduler and args.executor != "dask":
+        raise UsageError("fpforge sweep: --scheduler needs --executor dask")
+    try:
+        sweep = load(args.file)
+    except SweepError as exc:
+        raise UsageError(f"fpforge sweep: {exc}") from None
+    out = args.output or Path("out") / sweep.name
+    try:
+        summary = run_sweep(sweep, out, args.jobs, args.executor, args.scheduler,
+                            progress=not args.no_progress)
+    except SweepError as exc:
+        raise UsageError(f"fpforge sweep: {exc}") from None
+    except KeyboardInterrupt:
+        print(f"error: interrupted; finished points are cached in {out / 'cache'}: run the "
+              "same command again to resume", file=sys.stderr)
+        return 130
+    print(summary.line())
+    for path in summary.outputs:
+        print(path)
+    return 0 if summary.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
@@ -190,10 +230,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fpforge {__version__}")
             return 0
         if args.command is None:
-            raise UsageError("fpforge: give a command: formats, gen, area or verify "
+            raise UsageError("fpforge: give a command: formats, gen, area, verify or sweep "
                              "(fpforge --help)")
         if args.command == "formats":
             return _cmd_formats(args)
+        if args.command == "sweep":
+            return _cmd_sweep(args)
         config = None
         if getattr(args, "unit", None):
             try:

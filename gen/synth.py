@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ STANDARD_SCRIPT = ("read_verilog {name}.v; synth -flatten -top {name}; delete t:
 __all__ = ["STANDARD_SCRIPT", "AreaReport", "synthesize", "yosys_version", "SynthesisError",
            "FPGA_SCRIPTS", "FpgaReport", "synthesize_fpga", "LibertyReport",
            "synthesize_liberty"]
+
+
+#: the exit status yowasp tools return when Ctrl-C stopped them (they catch the interrupt)
+_INTERRUPTED = 128 + signal.SIGINT
 
 
 class SynthesisError(RuntimeError):
@@ -73,7 +78,10 @@ def _run_script(verilog: str | Path, top: str, script: str, netlist: Path | None
             rc = _run_yosys(["-q", "-p", script, "-l", "yosys.log"])
         finally:
             os.chdir(cwd)
-        log_text = (tmp / "yosys.log").read_text()
+        if rc == _INTERRUPTED:
+            raise KeyboardInterrupt
+        log_file = tmp / "yosys.log"
+        log_text = log_file.read_text() if log_file.exists() else ""
         if log is not None:
             Path(log).write_text(log_text)
         if rc != 0:
@@ -225,6 +233,8 @@ def _place_and_route(work: Path, target: str) -> dict:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)
         os.chdir(cwd)
+    if rc == _INTERRUPTED:
+        raise KeyboardInterrupt
     log = (work / "pnr.log").read_text() if (work / "pnr.log").exists() else ""
     if rc != 0:
         errors = [ln for ln in log.splitlines() if ln.startswith("ERROR")]

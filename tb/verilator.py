@@ -94,7 +94,9 @@ def _blocks(config: UnitConfig, vectors, exhaustive: bool, seed: int):
                 yield inputs, config.golden(inputs)
         return gen(), total
     data = stimulus(config, vectors, False, seed)
-    data.pop("valid", None)  # the harness drives every cycle
+    valid = data.pop("valid", None)  # the harness drives every cycle: drop the idle ones
+    if valid is not None:
+        data = {k: v[valid == 1] for k, v in data.items()}
     y = data.pop("y")
 
     def gen():

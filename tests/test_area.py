@@ -9,6 +9,8 @@ from fpforge.gen.emit import generate
 from fpforge.gen.synth import STANDARD_SCRIPT, synthesize
 from fpforge.gen.units import MulConfig
 
+from rtl_bench import tiny_liberty
+
 TARGETS = {  # format: (max transistors, max depth or None)
     "fp16": (10986, 102),
     "bf16": (6958, None),
@@ -73,20 +75,6 @@ def test_fpga_targets_count_the_family_primitives():
         synthesize_fpga(generate(comb).verilog, comb.default_name(), "xilinx")
 
 
-def _liberty(scale: int) -> str:
-    """A tiny standard-cell library, cell areas times ``scale``."""
-    def comb(name, area, pins, function):
-        ins = " ".join(f"pin({p}) {{ direction: input; }}" for p in pins)
-        return (f"  cell({name}) {{ area: {area * scale}; {ins} "
-                f"pin(Y) {{ direction: output; function: \"{function}\"; }} }}\n")
-    return ("library(fpforge_test) {\n" + comb("BUF", 2, "A", "A") + comb("INV", 2, "A", "A'")
-            + comb("NAND2", 4, "AB", "(A*B)'") + comb("NOR2", 4, "AB", "(A+B)'")
-            + f"  cell(DFF) {{ area: {16 * scale}; ff(IQ, IQN) {{ next_state: \"D\"; "
-              "clocked_on: \"C\"; } pin(C) { direction: input; clock: true; } "
-              "pin(D) { direction: input; } pin(Q) { direction: output; function: \"IQ\"; } }\n"
-            + "}\n")
-
-
 def test_liberty_area(tmp_path):
     """Mapping to a user's library: the 17 flip-flops of a 1-stage multiplier are 17 DFF
     cells; doubling every cell area doubles the reported area (same mapping)."""
@@ -96,7 +84,7 @@ def test_liberty_area(tmp_path):
     reports = []
     for scale in (1, 2):
         lib = tmp_path / f"cells{scale}.lib"
-        lib.write_text(_liberty(scale))
+        lib.write_text(tiny_liberty(scale))
         reports.append(synthesize_liberty(generate(piped).verilog, piped.default_name(), lib))
     one, two = reports
     assert one.sequential_area == 17 * 16 and one.area > 17 * 16 + 100 * 4, one
