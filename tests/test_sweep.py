@@ -683,7 +683,10 @@ same = { b = "a", out = "a" }
     out = tmp_path / "o"
     proc = subprocess.Popen(FPFORGE + ["sweep", str(f), "-j", "1", "--no-progress",
                                        "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # pytest-xdist workers ignore SIGINT, and a child inherits
+                            # that: give the sweep a terminal's default disposition
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 240
         while not list((out / "cache").glob("*.json")):
