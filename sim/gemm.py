@@ -24,7 +24,7 @@ from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed
 from fpforge.sim.rounding import check_rounding
 
-__all__ = ["ArrayConfig", "ErrorReport", "systolic", "error_report", "tiles"]
+__all__ = ["ArrayConfig", "ErrorReport", "systolic", "matmul", "error_report", "tiles"]
 
 
 def _check_dim(name: str, value) -> int:
@@ -65,9 +65,12 @@ class ArrayConfig:
 
     def pe_seeds(self, i: int, j: int) -> tuple[int, int]:
         """(inner, fold) PRNG seeds of PE (i, j)."""
-        p = i * self.cols + j
-        return (instance_seed(self.seed, p),
-                instance_seed(self.seed, self.rows * self.cols + p))
+        return _seed_pair(self.seed, self.rows * self.cols, i * self.cols + j)
+
+
+def _seed_pair(seed: int, pes: int, p: int) -> tuple[int, int]:
+    """(inner, fold) seeds of PE p of an array of ``pes`` PEs (module docstring)."""
+    return instance_seed(seed, p), instance_seed(seed, pes + p)
 
 
 def tiles(A_codes, B_codes, cfg: ArrayConfig) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -127,21 +130,46 @@ def systolic(A_codes, B_codes, cfg: ArrayConfig, report: bool = False):
     2-D tile, else ``(T, rows, cols)``.  ``report=True`` returns ``(codes, ErrorReport)``.
     """
     a, b, lengths = tiles(A_codes, B_codes, cfg)
-    R, C = cfg.rows, cfg.cols
-    # Lane p = i * cols + j sees row i of A and column j of B.
-    a_lanes = np.repeat(a, C, axis=0)
-    b_lanes = np.tile(b.T, (R, 1))
-    seeds = [cfg.pe_seeds(i, j) for i in range(R) for j in range(C)]
-    sums = accumulate.chunked_lanes((a_lanes, b_lanes), None, cfg.acc_fmt, cfg.chunk,
-                                    cfg.rounding, cfg.saturate, lengths=lengths,
-                                    products=True, a_fmt=cfg.a_fmt, b_fmt=cfg.b_fmt,
-                                    seeds=[s for s, _ in seeds],
-                                    fold_seeds=[f for _, f in seeds],
-                                    rand_bits=cfg.rand_bits)
-    codes = sums.T.reshape(len(lengths), R, C)
+    codes = _pe_sums(a, b, lengths, cfg, cfg.rows, cfg.cols)
     if _single(A_codes, B_codes):
         codes = codes[0]
     return (codes, error_report(A_codes, B_codes, codes, cfg)) if report else codes
+
+
+def _pe_sums(a, b, lengths, cfg: ArrayConfig, rows: int, cols: int) -> np.ndarray:
+    """``(tiles, rows, cols)`` sums with ``cfg``'s arithmetic: lane p = i * cols + j
+    accumulates row i of ``a`` times column j of ``b`` in streams of ``lengths``, with
+    the seeds of PE p of a rows x cols array."""
+    a_lanes = np.repeat(a, cols, axis=0)
+    b_lanes = np.tile(b.T, (rows, 1))
+    seeds = [_seed_pair(cfg.seed, rows * cols, p) for p in range(rows * cols)]
+    sums = accumulate.chunked_lanes(
+        (a_lanes, b_lanes), None, cfg.acc_fmt, cfg.chunk, cfg.rounding, cfg.saturate,
+        lengths=lengths, products=True, a_fmt=cfg.a_fmt, b_fmt=cfg.b_fmt,
+        seeds=[s for s, _ in seeds], fold_seeds=[f for _, f in seeds],
+        rand_bits=cfg.rand_bits)
+    return sums.T.reshape(len(lengths), rows, cols)
+
+
+def matmul(A_codes, B_codes, a_fmt, b_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
+           saturate: bool = False, seed: int = 1, rand_bits: int = 16) -> np.ndarray:
+    """Emulated low-precision GEMM of any size: ``(M, K) x (K, N)`` codes -> ``(M, N)``
+    ``acc_fmt`` codes, each C[i, j] computed as a PE of the systolic array computes it
+    (exact products A[i, k] * B[k, j] for k = 0..K-1 in order, one fused rounding per
+    step, chunk-based accumulation).  ``sr``: output p = i * N + j draws from
+    ``instance_seed(seed, p)`` and its folds from ``instance_seed(seed, M * N + p)``, so
+    for M, N <= 64 the codes equal :func:`systolic`'s on an M x N array."""
+    a = np.asarray(A_codes)
+    b = np.asarray(B_codes)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or a.shape[1] < 1 \
+            or a.size == 0 or b.size == 0:
+        raise ValueError(f"matmul needs A (M, K) and B (K, N) with K >= 1, not A {a.shape} "
+                         f"x B {b.shape}")
+    # the arithmetic options, checked as an array's (its size is not used)
+    cfg = ArrayConfig(1, 1, a_fmt, b_fmt, acc_fmt, chunk, rounding, seed, saturate, rand_bits)
+    a = arith.check_codes(a, cfg.a_fmt, "A")
+    b = arith.check_codes(b, cfg.b_fmt, "B")
+    return _pe_sums(a, b, [a.shape[1]], cfg, a.shape[0], b.shape[1])[0]
 
 
 def error_report(A_codes, B_codes, C_codes, cfg: ArrayConfig) -> ErrorReport:

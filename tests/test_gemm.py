@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 from fpforge.sim.formats import parse
-from fpforge.sim.gemm import ArrayConfig, ErrorReport, error_report, systolic, tiles
+from fpforge.sim.gemm import (ArrayConfig, ErrorReport, error_report, matmul, systolic,
+                               tiles)
 from fpforge.sim.prng import instance_seed
 from fpforge.tb.vectors import corner_codes, random_codes
 
@@ -477,3 +478,43 @@ def test_rel_error_of_nonzero_result_for_zero_gemm_is_inf():
     rep = error_report(zero_a, one_b, np.array([[0x3C00]], np.uint64), cfg)
     assert rep.max_abs == 1.0 and rep.rel_fro == math.inf
     assert error_report(zero_a, one_b, np.array([[0]], np.uint64), cfg).rel_fro == 0.0
+
+
+# ==== matmul: the emulated GEMM of any size ==============================================
+
+@pytest.mark.parametrize("mode", ["rne", "rdn", "sr"])
+@pytest.mark.parametrize("chunk", [0, 4])
+def test_matmul_matches_reference(chunk, mode):
+    """Every output of a (3, 21) x (21, 70) GEMM (N beyond an array's 64 columns) is the
+    sequential reference accumulation of its row and column, seeds by the rule for a
+    3 x 70 grid of outputs."""
+    a_fmt, b_fmt, acc = "fp8_e4m3", "fp8_e5m2", "fp16"
+    A, B = make_tiles(a_fmt, b_fmt, 3, 70, [21], _case_seed(chunk, len(mode)))
+    got = matmul(A[0], B[0], a_fmt, b_fmt, acc, chunk=chunk, rounding=mode, seed=9)
+    assert got.shape == (3, 70) and got.dtype == parse(acc).dtype
+    want = expected(A, B, 3, 70, a_fmt, b_fmt, acc, chunk, mode, seed=9)[0]
+    assert_codes_equal(got, want, parse(acc), f"matmul chunk={chunk} {mode}")
+
+
+def test_matmul_is_the_array_for_small_shapes():
+    A, B = make_tiles("hfp8", "fp8_e5m2", 4, 6, [33], 5)
+    for mode in ("rne", "sr"):
+        cfg = ArrayConfig(4, 6, "hfp8", "fp8_e5m2", "dlfloat16", chunk=8, rounding=mode,
+                          seed=77)
+        assert np.array_equal(
+            matmul(A[0], B[0], "hfp8", "fp8_e5m2", "dlfloat16", chunk=8, rounding=mode,
+                   seed=77), systolic(A[0], B[0], cfg))
+
+
+@pytest.mark.parametrize("a,b,match", [
+    (np.zeros((2, 3)), np.zeros((4, 2)), "A \\(2, 3\\) x B \\(4, 2\\)"),
+    (np.zeros(3), np.zeros((3, 2)), "needs A"),
+    (np.zeros((2, 0)), np.zeros((0, 2)), "K >= 1"),
+    (np.full((1, 1), 256), np.zeros((1, 1)), "A"),
+])
+def test_matmul_errors(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        matmul(a.astype(np.uint64), b.astype(np.uint64), "fp8_e4m3", "fp8_e4m3", "fp16")
+    with pytest.raises(ValueError):
+        matmul(np.zeros((1, 1), np.uint64), np.zeros((1, 1), np.uint64), "fp8_e4m3",
+               "fp8_e4m3", "fp16", rounding="up")
