@@ -73,15 +73,20 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for mul in _order(rows, "mul"):
-        pts = sorted((r["m_acc"], r["transistors"], r["acc"]) for r in rows
-                     if r["mul"] == mul and r["verified"])
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"{mul} multiplier")
-    for m_acc, acc in sorted({(r["m_acc"], r["acc"]) for r in rows}):
-        if acc in ("fp32", "fp16", "dlfloat16"):
-            ax.annotate(acc, (m_acc, 0), xytext=(0, 4), textcoords="offset points",
-                        xycoords=("data", "axes fraction"), ha="center", fontsize=8)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    special = {"fp16": "s", "dlfloat16": "^"}  # off the IEEE-like e6mM / e8mM family line
+    for mul, color in zip(_order(rows, "mul"), ("C0", "C1", "C2")):
+        mine = [r for r in rows if r["mul"] == mul and r["verified"]]
+        pts = sorted((r["m_acc"], r["transistors"]) for r in mine if r["acc"] not in special)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=color,
+                label=f"{mul} multiplier")
+        for r in mine:
+            if r["acc"] in special:
+                ax.scatter(r["m_acc"], r["transistors"], marker=special[r["acc"]], s=60,
+                           color=color, edgecolors="black", zorder=3)
+    for acc, marker in special.items():
+        ax.scatter([], [], marker=marker, color="white", edgecolors="black",
+                   label=f"{acc} accumulator")
     ax.set_xlabel("accumulator mantissa bits m_acc")
     ax.set_ylabel("fused MAC area (transistors)")
     ax.set_title("FP MAC area vs accumulator width (cf. IBM ICLR'19 Fig. 1b)")
