@@ -16,6 +16,7 @@ def test_format_table_is_current():
 def test_generated_sections_are_filled():
     text = README.read_text()
     for name in ("formats", "area", "area_add", "golden", "exhaustive", "fig1b", "accumulation",
-                 "array", "sweep_precision_grid", "sweep_bench", "emulation"):
+                 "array", "sweep_precision_grid", "sweep_bench", "emulation",
+                 "training"):
         section = text.split(f"<!-- BEGIN {name} -->")[1].split(f"<!-- END {name} -->")[0]
         assert section.strip(), f"README section {name} is empty: run its script"
