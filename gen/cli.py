@@ -23,6 +23,7 @@ import json
 import sys
 from pathlib import Path
 
+from fpforge.gen.sweep_run import EXECUTORS
 from fpforge.gen.units import UNITS, nonneg_int_option
 
 __all__ = ["main"]
@@ -104,7 +105,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="SWEEP.toml", help="the sweep file")
     p.add_argument("-j", "--jobs", type=_pos_int, default=1, metavar="N",
                    help="configurations at a time (local processes or LocalCluster workers)")
-    p.add_argument("--executor", choices=("local", "dask"), default="local",
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local process pool (default) or Dask distributed")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="dask: scheduler address, e.g. tcp://host:8786 (default: a "

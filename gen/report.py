@@ -12,7 +12,7 @@ from fpforge.gen.emit import write_files
 from fpforge.sim.formats import PRESETS
 
 __all__ = ["format_table", "format_table_text", "markdown_table", "replace_readme_section",
-           "sweep_columns", "sweep_figures", "sweep_markdown", "sweep_plots",
+           "sweep_columns", "sweep_figures", "sweep_timing", "sweep_markdown", "sweep_plots",
            "write_sweep_results"]
 
 _NAN_TEXT = {"ieee": "IEEE (Inf, NaN)", "allones": "NaN = all-ones code (either sign), no Inf",
@@ -99,7 +99,8 @@ def _sweep_csv(records: list[dict]) -> str:
     return buf.getvalue()
 
 
-def _timing(r: dict) -> str:
+def sweep_timing(r: dict) -> str:
+    """An FPGA record's timing: fmax, else the longest path."""
     if r.get("fmax_mhz") is not None:
         return f"fmax {r['fmax_mhz']:.1f} MHz"
     if r.get("delay_ns") is not None:
@@ -119,7 +120,7 @@ def sweep_figures(r: dict) -> tuple[str, str]:
                 f"{r['cells']} cells, {r['sequential_area']:g} sequential")
     extra = (f"{r['carry']} CARRY" if target == "ice40"
              else f"{r['ccu2c']} CCU2C, {r['mult18x18d']} MULT18")
-    return f"{r['lut4']} LUT4", f"{extra}, {r['dff']} DFF, {_timing(r)}"
+    return f"{r['lut4']} LUT4", f"{extra}, {r['dff']} DFF, {sweep_timing(r)}"
 
 
 def _verification(r: dict) -> str:

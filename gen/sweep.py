@@ -263,13 +263,14 @@ def _compile_filter(text, where: str):
         if isinstance(node, ast.Attribute) and node.attr not in _FORMAT_ATTRS:
             raise SweepError(f"{where}: where {text!r}: unknown attribute {node.attr!r}: "
                              f"formats have {', '.join(_FORMAT_ATTRS)}")
-    return text, compile(tree, "<where>", "eval")
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return text, compile(tree, "<where>", "eval"), names
 
 
 def _keeps(compiled, values: dict, fields: dict, where: str) -> bool:
     """Evaluate a filter on a configuration's fields (format fields as formats)."""
     from fpforge.sim.formats import parse
-    text, code = compiled
+    text, code, names = compiled
     env = {}
     for name in fields:
         value = values.get(name, fields[name].default)
@@ -279,10 +280,10 @@ def _keeps(compiled, values: dict, fields: dict, where: str) -> bool:
             except ValueError as exc:
                 raise SweepError(f"{where}: {name} = {value!r}: {exc}") from None
         env[name] = value
-    for node in ast.walk(ast.parse(text, mode="eval")):
-        if isinstance(node, ast.Name) and node.id not in env:
-            raise SweepError(f"{where}: where {text!r}: unknown name {node.id!r}: the fields "
-                             f"are {', '.join(sorted(env))}")
+    unknown = sorted(names - set(env))
+    if unknown:
+        raise SweepError(f"{where}: where {text!r}: unknown name {unknown[0]!r}: the fields "
+                         f"are {', '.join(sorted(env))}")
     try:
         return bool(eval(code, {"__builtins__": {}}, env))
     except Exception as exc:  # e.g. an attribute of a field that is not a format

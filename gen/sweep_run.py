@@ -80,9 +80,8 @@ def measure(config, targets: list[str], budget: Budget,
             liberty_text: str | None = None) -> list[dict]:
     """Verify ``config`` within ``budget``, then synthesize it for each target; one record
     per target.  Runs on a worker: takes and returns only plain, picklable values."""
-    import tempfile
     from fpforge.gen.emit import generate
-    from fpforge.gen.synth import synthesize, synthesize_fpga, synthesize_liberty
+    from fpforge.gen.synth import map_to_liberty, synthesize, synthesize_fpga
     from fpforge.tb.verify import verify
 
     t0 = time.time()
@@ -105,6 +104,7 @@ def measure(config, targets: list[str], budget: Budget,
                                            else []))
         base["mismatch"] = str(wrong[0]) if wrong else ""
     verify_seconds = time.time() - t0
+    verilog = generate(config).verilog if report.ok else None
     records = []
     for target in targets:
         t1 = time.time()
@@ -114,14 +114,11 @@ def measure(config, targets: list[str], budget: Budget,
         else:
             try:
                 if target == "asic":
-                    area = report.area or synthesize(generate(config).verilog, base["name"])
+                    area = report.area or synthesize(verilog, base["name"])
                 elif target == "liberty":
-                    with tempfile.TemporaryDirectory() as tmp:
-                        lib = Path(tmp) / "cells.lib"
-                        lib.write_text(liberty_text)
-                        area = synthesize_liberty(generate(config).verilog, base["name"], lib)
+                    area = map_to_liberty(verilog, base["name"], liberty_text, "cells.lib")
                 else:
-                    area = synthesize_fpga(generate(config).verilog, base["name"], target)
+                    area = synthesize_fpga(verilog, base["name"], target)
                 record.update(status="ok", **_figures(area))
             except Exception as exc:
                 record.update(status="error", error=_first_line(exc))

@@ -21,7 +21,7 @@ STANDARD_SCRIPT = ("read_verilog {name}.v; synth -flatten -top {name}; delete t:
 
 __all__ = ["STANDARD_SCRIPT", "AreaReport", "synthesize", "yosys_version", "SynthesisError",
            "FPGA_SCRIPTS", "FpgaReport", "synthesize_fpga", "LibertyReport",
-           "synthesize_liberty"]
+           "synthesize_liberty", "map_to_liberty"]
 
 
 #: the exit status yowasp tools return when Ctrl-C stopped them (they catch the interrupt)
@@ -131,14 +131,19 @@ def synthesize_liberty(verilog: str | Path, top: str, liberty: Path) -> LibertyR
     """Map to the standard cells of ``liberty`` (a .lib file with at least a buffer, an
     inverter, a NAND or NOR, and a D flip-flop) and report its area."""
     liberty = Path(liberty)
-    log = _run_script(verilog, top, LIBERTY_SCRIPT, files={"cells.lib": liberty.read_text()})
+    return map_to_liberty(verilog, top, liberty.read_text(), liberty.name)
+
+
+def map_to_liberty(verilog: str | Path, top: str, library: str, name: str) -> LibertyReport:
+    """:func:`synthesize_liberty` with the library given as text, reported as ``name``."""
+    log = _run_script(verilog, top, LIBERTY_SCRIPT, files={"cells.lib": library})
     stat = log[log.rfind("Printing statistics."):]
     area = re.findall(r"Chip area for (?:top )?module .*?: ([\d.]+)", stat)
     seq = re.findall(r"of which used for sequential elements: ([\d.]+)", stat)
     cells = re.findall(r"^\s+(\d+)\s+(?:[\d.]+\s+)?cells\s*$", stat, flags=re.MULTILINE)
     if not area or not cells:
         raise SynthesisError(f"no liberty area for {top} in the yosys log")
-    return LibertyReport(top, liberty.name, float(area[-1]), float(seq[-1]) if seq else 0.0,
+    return LibertyReport(top, name, float(area[-1]), float(seq[-1]) if seq else 0.0,
                          int(cells[-1]), yosys_version())
 
 

@@ -14,7 +14,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from fpforge.gen.report import markdown_table, replace_readme_section, sweep_figures
+from fpforge.gen.report import (markdown_table, replace_readme_section, sweep_figures,
+                                sweep_timing)
 from fpforge.gen.sweep import load
 from fpforge.gen.sweep_run import run_sweep
 
@@ -30,7 +31,7 @@ def _cell(record: dict) -> str:
     if record["status"] != "ok":
         return record["status"]
     area, detail = sweep_figures(record)
-    return f"{area}, {detail.split(', ')[-1] if record['target'] in ('ice40', 'ecp5') else detail}"
+    return f"{area}, {sweep_timing(record) if record['target'] in ('ice40', 'ecp5') else detail}"
 
 
 def pivot(records: list[dict]) -> str | None:

@@ -56,15 +56,16 @@ class VerifyReport:
 
 
 def stimulus(config: UnitConfig, vectors: int | None, exhaustive: bool, seed: int,
-             options: dict | None = None) -> dict:
+             options: dict | None = None, idle: bool = True) -> dict:
     """Input arrays, the expected outputs (``y``, ``flags``) and (clocked units) the
-    ``valid`` pattern.  ``options``: the unit's own stimulus options (``test_inputs``)."""
+    ``valid`` pattern.  ``options``: the unit's own stimulus options (``test_inputs``);
+    ``idle=False``: no idle cycles inserted (a harness that drives every cycle)."""
     if exhaustive or (vectors is None and config.enumerable
                       and config.input_bits <= EXHAUSTIVE_BITS):
         data = config.all_inputs()
     else:
         data = config.test_inputs(vectors or config.default_vectors, seed, **(options or {}))
-    if config.latency and "valid" not in data:
+    if idle and config.latency and "valid" not in data:
         data = _with_bubbles(data, seed)
     data.update(config.expected(data))
     return data

@@ -93,10 +93,7 @@ def _blocks(config: UnitConfig, vectors, exhaustive: bool, seed: int):
                 inputs = config.inputs_from_index(idx)
                 yield inputs, config.golden(inputs)
         return gen(), total
-    data = stimulus(config, vectors, False, seed)
-    valid = data.pop("valid", None)  # the harness drives every cycle: drop the idle ones
-    if valid is not None:
-        data = {k: v[valid == 1] for k, v in data.items()}
+    data = stimulus(config, vectors, False, seed, idle=False)  # the harness drives every cycle
     y = data.pop("y")
 
     def gen():
