@@ -34,14 +34,15 @@ def check_chunk(chunk) -> int:
 def chunked(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
             saturate: bool = False, *, lengths=None, products: bool = False, a_fmt=None,
             b_fmt=None, seed: int = 1, fold_seed: int | None = None,
-            rand_bits: int = 16) -> np.ndarray:
+            rand_bits: int = 16, taps=None) -> np.ndarray:
     """Sum streams of codes with chunk-based accumulation; one ``acc_fmt`` code per stream.
 
     ``xs``: the codes of ``in_fmt`` of all streams back to back, or with ``products`` a
     pair ``(a, b)`` of code arrays of ``a_fmt`` and ``b_fmt`` (``in_fmt`` is then unused
     and may be None).  ``lengths``: the stream lengths (each >= 1), default one stream.
     ``sr``: inner draws from the stream seeded ``seed``, folds from ``fold_seed`` (default
-    ``instance_seed(seed, 1)``).
+    ``instance_seed(seed, 1)``).  ``taps``: also the prefixes, as in :func:`chunked_lanes`
+    (shape ``(streams, len(taps))``).
     """
     if products:
         xs = tuple(np.asarray(v, dtype=np.uint64).reshape(1, -1) for v in xs)
@@ -50,18 +51,22 @@ def chunked(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
     fold_seed = instance_seed(seed, 1) if fold_seed is None else fold_seed
     return chunked_lanes(xs, in_fmt, acc_fmt, chunk, rounding, saturate, lengths=lengths,
                          products=products, a_fmt=a_fmt, b_fmt=b_fmt, seeds=[seed],
-                         fold_seeds=[fold_seed], rand_bits=rand_bits)[0]
+                         fold_seeds=[fold_seed], rand_bits=rand_bits, taps=taps)[0]
 
 
 def chunked_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
                   saturate: bool = False, *, lengths=None, products: bool = False,
                   a_fmt=None, b_fmt=None, seeds=None, fold_seeds=None,
-                  rand_bits: int = 16) -> np.ndarray:
+                  rand_bits: int = 16, taps=None) -> np.ndarray:
     """``L`` independent chunk-based accumulators side by side (the PEs of an array): lane
     ``l`` sums its own inputs ``xs[l]`` (shape ``(L, total)``, or a pair ``(a, b)`` of such
     arrays with ``products``) in streams of the same ``lengths``; returns ``(L, streams)``
     codes.  ``sr``: lane ``l`` draws from the streams seeded ``seeds[l]`` (inner) and
     ``fold_seeds[l]`` (folds), each in its own input order.
+
+    ``taps``: increasing input counts (each <= the shortest stream and, with chunking, a
+    multiple of ``chunk``); returns ``(L, streams, len(taps))`` codes instead, the result
+    each stream would have had had it ended after that many inputs.
     """
     acc_fmt = parse(acc_fmt)
     chunk = check_chunk(chunk)
@@ -82,30 +87,28 @@ def chunked_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
     lengths = np.array([total] if lengths is None else lengths, dtype=np.int64)
     if lengths.size == 0 or lengths.min() < 1 or lengths.sum() != total:
         raise ValueError("lengths must be >= 1 and sum to the number of inputs")
+    tap_steps = _check_taps(taps, int(lengths.min()), chunk)
 
-    # Streams side by side: column j of step k is input k of stream j.  A fold happens
-    # at step k of stream j when fold[k, j]; fold_index numbers the folds in hardware
-    # order (by the position of the input that ends the chunk).
+    # Streams side by side: column j of step k is input k of stream j.  With chunking,
+    # stream j folds at step k when a chunk or the stream ends there; the folds are
+    # numbered in hardware order (stream by stream, by the input that ends the chunk), so
+    # that fold is number fold_base[j] + k // chunk.
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     n_streams, steps = lengths.size, int(lengths.max())
-    fold = np.zeros((steps, n_streams), dtype=bool)
-    if chunk:
-        k = np.arange(steps)[:, None]
-        fold = (k < lengths) & (((k + 1) % chunk == 0) | (k == lengths - 1))
-    stream_of, step_of = np.nonzero(fold.T)  # stream-major = input order
-    fold_index = np.full(fold.shape, -1, dtype=np.int64)
-    fold_index[step_of, stream_of] = np.arange(step_of.size)
+    n_folds = -(-lengths // chunk) if chunk else np.zeros_like(lengths)
+    fold_base = np.concatenate([[0], np.cumsum(n_folds)[:-1]])
     inner_rand = outer_rand = None
     if rounding == "sr":
         if seeds is None or fold_seeds is None or len(seeds) != n_lanes \
                 or len(fold_seeds) != n_lanes:
             raise ValueError("sr needs one seed and one fold seed per lane")
         inner_rand = np.stack([draws(s, total, rand_bits) for s in seeds])
-        outer_rand = np.stack([draws(s, max(step_of.size, 1), rand_bits)
+        outer_rand = np.stack([draws(s, max(int(n_folds.sum()), 1), rand_bits)
                                for s in fold_seeds])
 
     inner = np.zeros((n_lanes, n_streams), dtype=np.uint64)
     outer = np.zeros((n_lanes, n_streams), dtype=np.uint64)
+    tapped = []
     for k in range(steps):
         live = np.flatnonzero(lengths > k)
         pos = starts[live] + k
@@ -117,14 +120,30 @@ def chunked_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
         else:
             inner[:, live] = arith.add(x[:, pos], inner[:, live], in_fmt, acc_fmt, acc_fmt,
                                        rounding, saturate, rand=rand, rand_bits=rand_bits)
-        folding = np.flatnonzero(fold[k])
-        if folding.size:
-            rand = None if outer_rand is None else outer_rand[:, fold_index[k, folding]]
+        folding = (live if (k + 1) % chunk == 0 else np.flatnonzero(lengths == k + 1)) \
+            if chunk else ()
+        if len(folding):
+            rand = None if outer_rand is None else outer_rand[:, fold_base[folding] + k // chunk]
             outer[:, folding] = arith.add(inner[:, folding], outer[:, folding], acc_fmt,
                                           acc_fmt, acc_fmt, rounding, saturate, rand=rand,
                                           rand_bits=rand_bits)
             inner[:, folding] = 0
+        if k + 1 in tap_steps:
+            tapped.append((inner if chunk == 0 else outer).copy())
+    if taps is not None:
+        return np.stack(tapped, axis=-1).astype(acc_fmt.dtype)
     return (inner if chunk == 0 else outer).astype(acc_fmt.dtype)
+
+
+def _check_taps(taps, shortest: int, chunk: int) -> frozenset:
+    if taps is None:
+        return frozenset()
+    taps = [int(t) for t in taps]
+    if not taps or any(b <= a for a, b in zip(taps, taps[1:])) or taps[0] < 1 \
+            or taps[-1] > shortest or (chunk and any(t % chunk for t in taps)):
+        raise ValueError(f"taps must be increasing input counts from 1 to the shortest "
+                         f"stream ({shortest}), multiples of the chunk ({chunk}) if chunked")
+    return frozenset(taps)
 
 
 def axpy(alpha, x, y, alpha_fmt, x_fmt, y_fmt, rounding: str = "sr", saturate: bool = False,
