@@ -6,8 +6,9 @@ Subpackages: ``fpforge.sim`` (numpy golden model), ``fpforge.rtl`` (Amaranth com
 Public names: :class:`FloatFormat`, :func:`parse`, ``PRESETS`` (formats), the golden
 operations :func:`mul`, :func:`add`, :func:`fma` and :func:`chunked` / :func:`axpy`
 (streaming accumulation); the systolic array's GEMM is ``fpforge.sim.gemm.systolic``; the
-hardware is in ``fpforge.rtl`` (``mul.FPMultiplier``, ``add.FPAdder``, ``mac.FPMAC``,
-``accumulator.ChunkAccumulator`` and ``.AXPY``, ``systolic.SystolicArray``).
+accumulation-width model is ``fpforge.sim.vrr``; the hardware is in ``fpforge.rtl``
+(``mul.FPMultiplier``, ``add.FPAdder``, ``mac.FPMAC``, ``accumulator.ChunkAccumulator`` and
+``.AXPY``, ``systolic.SystolicArray``).
 """
 
 __version__ = "0.4.0"

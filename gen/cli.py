@@ -7,6 +7,9 @@
     fpforge verify UNIT <unit options> [--vectors N | --exhaustive] [--sim icarus|verilator]
                         [--vector-seed S] [--netlist]
     fpforge sweep SWEEP.toml [-j N] [--executor local|dask] [--scheduler ADDR] [-o DIR]
+    fpforge vrr --length N --m-acc M [--m-p P] [--chunk C] [--json]
+    fpforge recommend --length N [--m-p P] [--chunk C] [--cutoff F]
+                      [--operand FMT] [--acc-exp E] [--no-area] [--json]
 
 UNIT is one of the registry's units (``fpforge gen --help``); e.g. ``mul`` and ``add``
 take ``--a FMT --b FMT --out FMT [--rounding M] [--saturate] [--flags] [--pipeline N]``
@@ -24,7 +27,7 @@ import sys
 from pathlib import Path
 
 from fpforge.gen.sweep_run import EXECUTORS
-from fpforge.gen.units import UNITS, nonneg_int_option
+from fpforge.gen.units import UNITS, format_option, nonneg_int_option
 
 __all__ = ["main"]
 
@@ -113,7 +116,37 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, metavar="DIR",
                    help="results and cache directory (default out/<sweep name>)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("vrr", allow_abbrev=False,
+                       help="predicted variance retention of an accumulation (swamping model)")
+    _add_vrr_arguments(p)
+    p.add_argument("--m-acc", type=_pos_int, required=True, metavar="M",
+                   help="accumulator mantissa (fraction) bits")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("recommend", allow_abbrev=False,
+                       help="the fewest accumulator bits for a length, and the MAC's area")
+    _add_vrr_arguments(p)
+    p.add_argument("--cutoff", type=float, default=1e-3, metavar="F",
+                   help="largest fraction of the sum's variance that may be lost, "
+                        "n (1 - VRR) <= F n (default 0.001)")
+    p.add_argument("--operand", type=format_option, metavar="FMT",
+                   help="multiplier operand format of the MAC (default fp8_e5m2); its "
+                        "exact product sets the default --m-p")
+    p.add_argument("--acc-exp", type=_pos_int, default=6, metavar="E",
+                   help="exponent bits of the suggested accumulator (default 6)")
+    p.add_argument("--no-area", action="store_true", help="skip the MAC's synthesis")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return top
+
+
+def _add_vrr_arguments(p) -> None:
+    p.add_argument("--length", type=_pos_int, required=True, metavar="N",
+                   help="accumulation length (products per sum)")
+    p.add_argument("--m-p", type=_pos_int, metavar="P",
+                   help="product mantissa bits (vrr default 5: fp8_e5m2 x fp8_e5m2)")
+    p.add_argument("--chunk", type=nonneg_int_option, default=0, metavar="C",
+                   help="chunk size of chunk-based accumulation (0: none, default)")
 
 
 def _cmd_formats(args) -> int:
@@ -223,6 +256,61 @@ def _cmd_sweep(args) -> int:
     return 0 if summary.ok else 1
 
 
+def _cmd_vrr(args) -> int:
+    from fpforge.sim.vrr import variance_lost, vrr
+    m_p = 5 if args.m_p is None else args.m_p
+    ratio = vrr(args.length, args.m_acc, m_p, args.chunk)
+    lost = float(variance_lost(args.length, args.m_acc, m_p, args.chunk))
+    if args.json:
+        print(json.dumps({"length": args.length, "m_acc": args.m_acc, "m_p": m_p,
+                          "chunk": args.chunk, "vrr": ratio, "variance_lost": lost},
+                         sort_keys=True))
+    else:
+        how = f"chunks of {args.chunk}" if args.chunk else "no chunking"
+        print(f"n={args.length}, m_acc={args.m_acc}, m_p={m_p}, {how}: VRR {ratio:.6f}, "
+              f"variance lost {lost:.4g} (in product variances)")
+    return 0
+
+
+def _cmd_recommend(args) -> int:
+    from fpforge.sim.formats import FloatFormat, parse
+    from fpforge.sim.vrr import min_m_acc, variance_lost
+    operand = args.operand or parse("fp8_e5m2")
+    product_bits = 2 * operand.man_bits + 1  # the exact product's mantissa
+    if args.m_p is not None and args.m_p != product_bits and (args.operand or not args.no_area):
+        raise ValueError(f"--m-p {args.m_p} does not match the MAC's --operand {operand}, "
+                         f"whose exact product has {product_bits} mantissa bits; give an "
+                         f"--operand with {args.m_p} bits of product, or --no-area")
+    m_p = product_bits if args.m_p is None else args.m_p
+    FloatFormat(args.acc_exp, 1)  # a bad exponent fails before the model runs
+    m_acc = min_m_acc(args.length, m_p, args.chunk, args.cutoff)
+    acc = FloatFormat(args.acc_exp, m_acc)
+    out = {"length": args.length, "m_p": m_p, "chunk": args.chunk,
+           "cutoff": args.cutoff, "m_acc": m_acc,
+           "variance_lost": float(variance_lost(args.length, m_acc, m_p, args.chunk)),
+           "accumulator": acc.spec, "operand": str(operand), "mac_area": None}
+    if not args.no_area:
+        from fpforge.gen.emit import generate
+        from fpforge.gen.synth import synthesize
+        from fpforge.gen.units import MacConfig
+        gen = generate(MacConfig(a=operand, b=operand, c=acc, out=acc))
+        report = synthesize(gen.verilog, gen.name)
+        out["mac_area"] = {"module": gen.name, "transistors": report.transistors,
+                           "cells": report.cells, "depth": report.depth}
+    if args.json:
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    how = f"chunks of {args.chunk}" if args.chunk else "no chunking"
+    print(f"n={args.length}, m_p={m_p}, {how}: m_acc = {m_acc} (variance lost "
+          f"{out['variance_lost']:.3g} <= {args.cutoff:g} n); accumulator {acc.spec}")
+    if out["mac_area"]:
+        a = out["mac_area"]
+        print(f"fused MAC {operand} x {operand} + {acc.spec}: {a['transistors']} "
+              f"transistors, {a['cells']} cells, depth {a['depth']} ({a['module']}, "
+              f"standard script)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
@@ -231,12 +319,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fpforge {__version__}")
             return 0
         if args.command is None:
-            raise UsageError("fpforge: give a command: formats, gen, area, verify or sweep "
-                             "(fpforge --help)")
+            raise UsageError("fpforge: give a command: formats, gen, area, verify, sweep, vrr "
+                             "or recommend (fpforge --help)")
         if args.command == "formats":
             return _cmd_formats(args)
         if args.command == "sweep":
             return _cmd_sweep(args)
+        if args.command in ("vrr", "recommend"):
+            try:
+                return (_cmd_vrr if args.command == "vrr" else _cmd_recommend)(args)
+            except ValueError as exc:
+                raise UsageError(f"fpforge {args.command}: {exc}") from None
         config = None
         if getattr(args, "unit", None):
             try:
