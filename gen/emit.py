@@ -130,10 +130,10 @@ def generate(config: UnitConfig, name: str | None = None) -> Generated:
     return Generated(name, text, manifest)
 
 
-def write_files(outdir: Path, files: dict[str, str]) -> list[Path]:
-    """Write {filename: text} into ``outdir`` atomically: each file goes to a temp file in
-    the same directory and is renamed into place only after all were written.  On error
-    nothing new is left behind (including a directory this call created)."""
+def write_files(outdir: Path, files: dict[str, str | bytes]) -> list[Path]:
+    """Write {filename: text or bytes} into ``outdir`` atomically: each file goes to a temp
+    file in the same directory and is renamed into place only after all were written.  On
+    error nothing new is left behind (including a directory this call created)."""
     outdir = Path(outdir)
     created = not outdir.exists()
     temps: list[Path] = []
@@ -142,7 +142,7 @@ def write_files(outdir: Path, files: dict[str, str]) -> list[Path]:
         for fname, text in files.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{fname}.", dir=outdir)
             temps.append(Path(tmp))
-            with os.fdopen(fd, "w") as fh:
+            with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as fh:
                 fh.write(text)
         umask = os.umask(0)
         os.umask(umask)

@@ -12,8 +12,8 @@ from fpforge.gen.emit import write_files
 from fpforge.sim.formats import PRESETS
 
 __all__ = ["format_table", "format_table_text", "markdown_table", "replace_readme_section",
-           "sweep_columns", "sweep_figures", "sweep_timing", "sweep_markdown", "sweep_plots",
-           "write_sweep_results"]
+           "save_png", "sweep_columns", "sweep_figures", "sweep_timing", "sweep_markdown",
+           "sweep_plots", "write_sweep_results"]
 
 _NAN_TEXT = {"ieee": "IEEE (Inf, NaN)", "allones": "NaN = all-ones code (either sign), no Inf",
              "negzero": "one NaN (-0 code), no Inf, no -0", "none": "finite only"}
@@ -142,19 +142,18 @@ def sweep_markdown(records: list[dict]) -> str:
                            "area", "detail"], rows)
 
 
-def _save_png(fig, path: Path) -> Path:
-    import os
-    import tempfile
+def save_png(fig, path: Path, dpi: int = 110) -> Path:
+    """Write a matplotlib figure to ``path`` atomically (:func:`write_files`) with no
+    version stamp, so the bytes are reproducible; closes the figure."""
+    import io
     import matplotlib.pyplot as plt
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
+    path = Path(path)
+    png = io.BytesIO()
     try:
-        fig.savefig(tmp, dpi=110, metadata={"Software": None})  # reproducible bytes
-        os.replace(tmp, path)
+        fig.savefig(png, format="png", dpi=dpi, metadata={"Software": None})
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return write_files(path.parent, {path.name: png.getvalue()})[0]
 
 
 def _series_plot(records, x_key, series_of, xlabel, title, path: Path) -> Path | None:
@@ -182,7 +181,7 @@ def _series_plot(records, x_key, series_of, xlabel, title, path: Path) -> Path |
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return _save_png(fig, path)
+    return save_png(fig, path)
 
 
 def _operand(r: dict) -> str:
@@ -216,7 +215,7 @@ def _fpga_plot(records, path: Path) -> Path | None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    return _save_png(fig, path)
+    return save_png(fig, path)
 
 
 def sweep_plots(records: list[dict], out: Path) -> list[Path]:

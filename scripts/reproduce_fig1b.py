@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, replace_readme_section, save_png
 from fpforge.gen.sweep import load
 from fpforge.gen.sweep_run import run_sweep
 from fpforge.gen.synth import yosys_version
@@ -93,9 +93,7 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, metadata={"Software": None})  # no version stamp: reproducible
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
 
 
 def main() -> int:

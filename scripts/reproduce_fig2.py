@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, replace_readme_section, save_png
 from fpforge.sim.vrr import variance_lost
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +61,7 @@ def plot(path: Path) -> None:
     axes[1].legend(fontsize=8)
     fig.suptitle(f"Variance lost vs accumulation length, m_p = {M_P} (cf. IBM ICLR'19 Fig. 2)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, metadata={"Software": None})  # no version stamp: reproducible
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def main() -> int:

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, replace_readme_section, save_png
 from fpforge.sim.accumulate import axpy
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.gemm import matmul
@@ -394,9 +394,7 @@ def plot(records: list[dict], path: Path) -> None:
             ax.grid(True, alpha=0.3)
     fig.suptitle("Emulated fp8 training of an MLP on digits (hfp8 forward, e5m2 gradients)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, metadata={"Software": None})  # no version stamp: reproducible
-    plt.close(fig)
+    save_png(fig, path, dpi=100)
 
 
 def main(argv=None) -> int:
