@@ -257,10 +257,10 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_vrr(args) -> int:
-    from fpforge.sim.vrr import variance_lost, vrr
+    from fpforge.sim.vrr import vrr
     m_p = 5 if args.m_p is None else args.m_p
     ratio = vrr(args.length, args.m_acc, m_p, args.chunk)
-    lost = float(variance_lost(args.length, args.m_acc, m_p, args.chunk))
+    lost = args.length * (1 - ratio)  # the variance lost, without a second model run
     if args.json:
         print(json.dumps({"length": args.length, "m_acc": args.m_acc, "m_p": m_p,
                           "chunk": args.chunk, "vrr": ratio, "variance_lost": lost},
@@ -274,14 +274,14 @@ def _cmd_vrr(args) -> int:
 
 def _cmd_recommend(args) -> int:
     from fpforge.sim.formats import FloatFormat, parse
-    from fpforge.sim.vrr import min_m_acc, variance_lost
+    from fpforge.sim.vrr import min_m_acc, product_bits, variance_lost
     operand = args.operand or parse("fp8_e5m2")
-    product_bits = 2 * operand.man_bits + 1  # the exact product's mantissa
-    if args.m_p is not None and args.m_p != product_bits and (args.operand or not args.no_area):
+    exact_bits = product_bits(operand)
+    if args.m_p is not None and args.m_p != exact_bits and (args.operand or not args.no_area):
         raise ValueError(f"--m-p {args.m_p} does not match the MAC's --operand {operand}, "
-                         f"whose exact product has {product_bits} mantissa bits; give an "
+                         f"whose exact product has {exact_bits} mantissa bits; give an "
                          f"--operand with {args.m_p} bits of product, or --no-area")
-    m_p = product_bits if args.m_p is None else args.m_p
+    m_p = exact_bits if args.m_p is None else args.m_p
     FloatFormat(args.acc_exp, 1)  # a bad exponent fails before the model runs
     m_acc = min_m_acc(args.length, m_p, args.chunk, args.cutoff)
     acc = FloatFormat(args.acc_exp, m_acc)

@@ -22,11 +22,11 @@ from fpforge.gen.report import markdown_table, replace_readme_section
 from fpforge.gen.synth import synthesize, yosys_version
 from fpforge.gen.units import MacConfig
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.vrr import min_m_acc
+from fpforge.sim.vrr import min_m_acc, product_bits
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERAND = parse("fp8_e5m2")
-M_P = 2 * OPERAND.man_bits + 1
+M_P = product_bits(OPERAND)
 ACC_EXP = 6
 CHUNK = 64
 BATCH = 256

@@ -49,8 +49,8 @@ from scipy.special import erfc
 from fpforge.sim.accumulate import chunked
 from fpforge.sim.formats import FloatFormat
 
-__all__ = ["vrr", "variance_lost", "min_m_acc", "measure_vrr", "agrees", "MAX_LENGTH",
-           "MAX_M_ACC", "VALID_FROM", "SLACK"]
+__all__ = ["vrr", "variance_lost", "min_m_acc", "product_bits", "measure_vrr", "agrees",
+           "MAX_LENGTH", "MAX_M_ACC", "VALID_FROM", "SLACK"]
 
 #: longest accumulation the model evaluates (its sum over i runs to n)
 MAX_LENGTH = 1 << 26
@@ -181,6 +181,11 @@ def min_m_acc(n, m_p: int = 5, chunk: int = 0, cutoff: float = 1e-3) -> np.ndarr
             break
     first = first.reshape(n.shape)
     return first if first.ndim else int(first)
+
+
+def product_bits(operand: FloatFormat) -> int:
+    """m_p of the exact product of two ``operand`` values: 2 m + 1 mantissa bits."""
+    return 2 * operand.man_bits + 1
 
 
 def measure_vrr(lengths, m_acc: int, m_p: int = 5, chunk: int = 0, trials: int = 256,
