@@ -82,7 +82,11 @@ def to_verilog(component, name: str, title: str) -> str:
 
     text = rtlil.convert(component, name=name, emit_src=False)
     text, kept = _keep_modules(text, name, getattr(component, "keep_hierarchy", ()))
-    script = "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", "proc -nomux -norom",
+    # `proc` turns every process into multiplexers, so the Verilog is continuous
+    # assignments and clocked registers only: `always @*` blocks (proc -nomux) are not
+    # run by Icarus until one of their inputs changes, and with `rst` high from time 0
+    # none does, so the reset never reached the registers.
+    script = "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", "proc -norom",
                         "memory_collect", "flatten", "opt_clean",
                         "attrmap -remove init",  # registers start at X; rst sets them
                         "write_verilog -norename -noattr"])

@@ -162,8 +162,8 @@ class UnitConfig:
         ports = [Port(n, "in", f.width, f"operand {n}, {f} code ({f.spec})")
                  for n, f in self.operand_formats().items()]
         o = self.out_fmt
-        lat = (f"valid {self.latency} cycles after its operands" if self.latency
-               else "combinational")
+        lat = (f"valid {self.latency} cycles after its operands, 0 while out_valid is low"
+               if self.latency else "combinational")
         ports.append(Port("y", "out", o.width, f"{self.result_meaning}, {o} code ({o.spec}); {lat}"))
         if self.pipeline:
             ports = [Port("clk", "in", 1, "clock, rising edge"),
@@ -599,7 +599,8 @@ class AccConfig(OwnPrngConfig):
                (f"; every {self.chunk} inputs and at the end outer := round(inner + outer)"
                 if self.chunk else ""))
         ports += [Port("y", "out", self.acc.width, f"the stream's sum ({how}), {self.acc} code "
-                                                    f"({self.acc.spec})"),
+                                                    f"({self.acc.spec}); held until the next "
+                                                    "sum, 0 after reset"),
                   Port("out_valid", "out", 1, f"y valid: one cycle, {lat} cycles after the "
                                               "cycle of in_last")]
         return ports

@@ -53,7 +53,8 @@ class ChunkAccumulator(wiring.Component):
         An input this cycle; it is the last of its stream.
     x : In(in_fmt.width)   (or ``a``, ``b`` with ``products``)
     y : Out(acc_fmt.width)
-        The stream's sum, valid while ``out_valid``.
+        The stream's sum, valid while ``out_valid`` and held until the next sum; 0 after
+        reset.
     out_valid : Out(1)
         High for one cycle, :attr:`latency` cycles after the cycle of ``in_last``
         (1 with ``chunk=0``, else 2).
@@ -114,7 +115,7 @@ class ChunkAccumulator(wiring.Component):
         if self.chunk == 0:
             with m.If(self.in_valid):
                 m.d.sync += inner.eq(Mux(self.in_last, 0, add.y))
-            y = Signal(acc.width, name="y_reg", reset_less=True)
+            y = Signal(acc.width, name="y_reg")  # reset: 0, so y is never X
             m.d.sync += [self.out_valid.eq(self.in_valid & self.in_last)]
             with m.If(self.in_valid & self.in_last):
                 m.d.sync += y.eq(add.y)
@@ -136,7 +137,7 @@ class ChunkAccumulator(wiring.Component):
         fold_add = self._adder(m, "outer_add", acc, acc, acc)
         m.d.comb += [fold_add.a.eq(folded), fold_add.b.eq(outer)]
         self._draws(m, fold_add, "prng1", self.fold_seed, fold_valid)
-        y = Signal(acc.width, name="y_reg", reset_less=True)
+        y = Signal(acc.width, name="y_reg")  # reset: 0, so y is never X
         with m.If(fold_valid):
             m.d.sync += outer.eq(Mux(fold_last, 0, fold_add.y))
         with m.If(fold_valid & fold_last):

@@ -3,7 +3,7 @@ the port signature and the ``sr`` draw presented with the operands."""
 
 from __future__ import annotations
 
-from amaranth import Const
+from amaranth import Const, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,7 +23,8 @@ class ArithUnit(wiring.Component):
     ``operands`` maps port names to formats (``a_fmt``... become attributes).  Ports:
     one input per operand and ``y``; with ``pipeline >= 1`` ``in_valid``/``out_valid``
     (plus the domain's ``clk``/``rst``); ``rand`` for ``sr`` with ``rand_source="port"``;
-    ``flags`` (5 bits) with ``flags``.  Latency is ``pipeline`` cycles.
+    ``flags`` (5 bits) with ``flags``.  Latency is ``pipeline`` cycles; pipelined, ``y``
+    and ``flags`` are 0 whenever ``out_valid`` is low.
     """
 
     def __init__(self, operands: dict, out_fmt, rounding: str, saturate: bool, pipeline: int,
@@ -66,9 +67,15 @@ class ArithUnit(wiring.Component):
         return Pipeline(m, self.pipeline, self.CUTS, self.in_valid if self.pipeline else None)
 
     def drive_outputs(self, m, pipe, y, flags) -> None:
-        """Connect the result (after the last cut), its flags and ``out_valid``."""
+        """Connect the result (after the last cut), its flags and ``out_valid``.  A
+        pipelined unit's ``y`` and ``flags`` read 0 while ``out_valid`` is low: its data
+        registers have no reset, and this keeps X (after reset, or from undriven inputs
+        of idle cycles) off the outputs at the cost of one AND per output bit."""
+        if self.pipeline:
+            m.d.comb += self.out_valid.eq(pipe.valid)
+            y = Mux(pipe.valid, y, 0)
+            if self.flags_out:
+                flags = Mux(pipe.valid, flags, 0)
         m.d.comb += self.y.eq(y)
         if self.flags_out:
             m.d.comb += self.flags.eq(flags)
-        if self.pipeline:
-            m.d.comb += self.out_valid.eq(pipe.valid)

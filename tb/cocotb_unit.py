@@ -9,6 +9,14 @@ Environment (set by :mod:`fpforge.tb.runner`):
 ``FPFORGE_RESULT``    where to write {"tried", "passed", "mismatches", "cycles", "seconds"}
                       as JSON (arrays: cycles from the first beat to the last result row
                       and the wall time of that loop)
+``FPFORGE_RESET_EDGES`` optional, clocked units: reset as a user's bench does it, ``rst``
+                      high from time 0 for this many rising edges with every other input
+                      left undriven (X) until ``rst`` falls together with the first
+                      vector (default: inputs at 0, reset for latency + 2 edges)
+
+Clocked units are checked on every falling edge from the first vector on (from the
+first rising edge with ``FPFORGE_RESET_EDGES``): no output bit may be X or Z, and
+``out_valid`` must be low wherever no result is due.
 
 Combinational units: apply each vector, wait 1 ns, compare every output.
 Clocked units: one vector per cycle (``in_valid`` from ``valid``), inputs driven and outputs
@@ -117,17 +125,8 @@ async def _clocked(dut, latency, vectors, inputs, outputs, per_stream):
     columns = [vectors[name].tolist() for name in inputs]
     out_handles = [getattr(dut, name) for name in outputs]
     want = list(zip(*(vectors[name].tolist() for name in outputs)))
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.in_valid.value = 0
-    for h in handles:
-        h.value = 0
-    for _ in range(latency + 2):
-        await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
-
-    mismatches, passed, tried = [], 0, 0
+    mismatches = await _reset(dut, handles, latency + 2)
+    passed, tried = 0, len(mismatches)
     for cycle in range(n + latency):
         if cycle < n:  # drive vector `cycle`
             dut.in_valid.value = valid[cycle]
@@ -136,7 +135,14 @@ async def _clocked(dut, latency, vectors, inputs, outputs, per_stream):
         else:
             dut.in_valid.value = 0
         src = cycle - latency  # the vector whose result is due now
-        if src >= 0:
+        undefined = _undefined(dut, ["out_valid", *outputs])
+        if undefined:
+            mismatches.append({"cycle": cycle, "error": f"X or Z on {', '.join(undefined)}"})
+            tried += 1
+        elif src < 0 and _read(dut.out_valid):
+            mismatches.append({"cycle": cycle, "error": "out_valid before any result"})
+            tried += 1
+        elif src >= 0:
             out_valid = _read(dut.out_valid)
             if out_valid != produces[src]:
                 mismatches.append({"index": src, "error": f"out_valid={out_valid}, "
@@ -156,6 +162,43 @@ async def _clocked(dut, latency, vectors, inputs, outputs, per_stream):
     _report(tried, passed, mismatches)
 
 
+def _undefined(dut, names) -> list[str]:
+    """The outputs among ``names`` that hold an X or Z bit."""
+    return [name for name in names if not getattr(dut, name).value.is_resolvable]
+
+
+async def _reset(dut, data_inputs, default_edges: int) -> list:
+    """Reset the unit and return the mismatches seen meanwhile; ends on the falling edge
+    where the first vector is to be driven, with ``rst`` low.  With
+    ``FPFORGE_RESET_EDGES``: ``rst`` high from time 0 for that many rising edges, the
+    other inputs undriven, and every output checked for X and Z after each edge."""
+    edges = os.environ.get("FPFORGE_RESET_EDGES")
+    dut.rst.value = 1
+    # the clock starts low: its first rising edge comes 5 ns after rst is set, as in a
+    # Verilog bench with `reg clk = 0`, not in the same time step
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start(start_high=False))
+    if edges is None:
+        dut.in_valid.value = 0
+        if hasattr(dut, "in_last"):
+            dut.in_last.value = 0
+        for h in data_inputs:
+            h.value = 0
+    mismatches = []
+    # (an array's in_ready is combinational from in_last: X while in_last is undriven)
+    outputs = [p for p in ("out_valid", "y", "flags", "out_last") if hasattr(dut, p)]
+    for edge in range(int(edges) if edges else default_edges):
+        await RisingEdge(dut.clk)
+        await FallingEdge(dut.clk)
+        undefined = _undefined(dut, outputs) if edges else []
+        if undefined:
+            mismatches.append({"reset_edge": edge + 1,
+                               "error": f"X or Z on {', '.join(undefined)} during reset"})
+        elif _read(dut.out_valid):
+            mismatches.append({"reset_edge": edge + 1, "error": "out_valid during reset"})
+    dut.rst.value = 0
+    return mismatches
+
+
 def _pack(codes, width: int) -> list[int]:
     """Rows of lane codes -> one int per row, lane i in bits [i*width, (i+1)*width)."""
     return [sum(int(c) << (i * width) for i, c in enumerate(row)) for row in codes.tolist()]
@@ -168,25 +211,21 @@ async def _tiles(dut, manifest, vectors):
     a, b = _pack(vectors["a"], widths["a"]), _pack(vectors["b"], widths["b"])
     valid, last = vectors["valid"].tolist(), vectors["in_last"].tolist()
     want = vectors["y"].tolist()  # one row per (tile, r)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.in_valid.value = 0
-    dut.in_last.value = 0
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
-
+    mismatches = await _reset(dut, [dut.a, dut.b], 3)
     start = time.perf_counter()
     due = {}  # cycle -> index of the result row expected then
     last_row_cycle = 0
     tiles = 0
-    mismatches, passed, tried = [], 0, 0
+    passed, tried = 0, len(mismatches)
     beat, cycle = 0, 0
     while beat < len(valid) or due:
         out_valid = _read(dut.out_valid)  # registered outputs of this cycle
         row = due.pop(cycle, None)
-        if out_valid != (row is not None):
+        undefined = _undefined(dut, ["out_valid", "out_last", "y"])
+        if undefined:
+            mismatches.append({"cycle": cycle, "error": f"X or Z on {', '.join(undefined)}"})
+            tried += 1
+        elif out_valid != (row is not None):
             mismatches.append({"cycle": cycle, "error": f"out_valid={out_valid}, expected "
                                f"{int(row is not None)}"})
             tried += 1

@@ -39,9 +39,11 @@ def ensure_icarus() -> None:
 
 
 def run_cocotb(verilog: Path, top: str, manifest: dict, vectors: dict[str, np.ndarray],
-               build_dir: Path) -> RunResult:
+               build_dir: Path, reset_edges: int | None = None) -> RunResult:
     """Simulate ``verilog`` (module ``top``) on ``vectors`` (input arrays + expected ``y``)
-    with Icarus and return the pass count."""
+    with Icarus and return the pass count.  ``reset_edges``: reset a clocked unit as a
+    user's bench does, ``rst`` high from time 0 for that many edges with the other inputs
+    undriven (``tb/cocotb_unit.py``)."""
     from cocotb_tools.runner import get_runner
 
     ensure_icarus()
@@ -59,6 +61,8 @@ def run_cocotb(verilog: Path, top: str, manifest: dict, vectors: dict[str, np.nd
                  timescale=("1ns", "1ps"), always=True, log_file=build_dir / "build.log")
     env = {"FPFORGE_MANIFEST": str(man_file), "FPFORGE_VECTORS": str(vec_file),
            "FPFORGE_RESULT": str(result_file), "COCOTB_REDUCED_LOG_FMT": "1"}
+    if reset_edges is not None:
+        env["FPFORGE_RESET_EDGES"] = str(reset_edges)
     try:
         runner.test(test_module="fpforge.tb.cocotb_unit", hdl_toplevel=top,
                     build_dir=build_dir, test_dir=build_dir, extra_env=env,

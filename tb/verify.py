@@ -120,12 +120,14 @@ def emitted(config: UnitConfig, name: str | None, workdir: Path | None, prefix: 
 def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = False,
            seed: int = 1, netlist: bool = False, name: str | None = None,
            workdir: Path | None = None, log=lambda msg: print(msg, file=sys.stderr),
-           options: dict | None = None, netlist_sample: int = NETLIST_SAMPLE) -> VerifyReport:
+           options: dict | None = None, netlist_sample: int = NETLIST_SAMPLE,
+           reset_edges: int | None = None) -> VerifyReport:
     """Generate the unit, simulate its Verilog with cocotb + Icarus against the golden
     model, and (``netlist``) simulate the synthesized netlist on a sample of
     ``netlist_sample`` vectors (input cycles for streams and tiles); the report then holds
     that netlist's area.  ``options``: the unit's stimulus options (e.g. the array's
-    ``gemms`` and ``k``)."""
+    ``gemms`` and ``k``); ``reset_edges``: reset held from time 0 for that many edges
+    with the inputs undriven (:func:`fpforge.tb.runner.run_cocotb`)."""
     if exhaustive and config.input_bits > 24:
         raise ValueError(f"exhaustive {config.unit} over {config.input_bits} input bits is too "
                          "long for Icarus: use --sim verilator")
@@ -134,7 +136,7 @@ def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = Fa
         data = stimulus(config, vectors, exhaustive, seed, options)
         log(f"{gen.name}: simulating {len(next(iter(data.values())))} input cycles on the "
             "RTL (icarus)")
-        rtl = run_cocotb(vfile, gen.name, gen.manifest, data, work / "rtl")
+        rtl = run_cocotb(vfile, gen.name, gen.manifest, data, work / "rtl", reset_edges)
         report = VerifyReport(gen.name, "icarus", rtl)
         if netlist:
             from fpforge.gen.synth import synthesize
@@ -144,5 +146,6 @@ def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = Fa
             sample = _sample(data, netlist_sample, config)
             log(f"{gen.name}: simulating {len(next(iter(sample.values())))} input cycles "
                 "on the netlist")
-            report.netlist = run_cocotb(net, gen.name, gen.manifest, sample, work / "netlist")
+            report.netlist = run_cocotb(net, gen.name, gen.manifest, sample, work / "netlist",
+                                        reset_edges)
         return report
