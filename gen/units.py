@@ -18,7 +18,7 @@ from fpforge.sim.accumulate import check_chunk
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.rtl.rounder import check_rand_source
 from fpforge.sim.prng import check_rand_bits, check_seed, draws
-from fpforge.sim.rounding import ALL_ROUNDING_MODES, check_rounding
+from fpforge.sim.rounding import ALL_ROUNDING_MODES, check_rounding, check_sr_bits
 from fpforge.tb.vectors import (accumulation_streams, add_operands, gemm_beats, mac_operands,
                                 mul_operands)
 
@@ -199,6 +199,7 @@ class ArithConfig(UnitConfig):
             object.__setattr__(self, n, parse(getattr(self, n)))
         check_rounding(self.rounding)
         check_rand_bits(self.rand_bits)
+        check_sr_bits(self.out_fmt, self.rounding, self.rand_bits)
         check_seed(self.seed)
         check_rand_source(self.rounding, self.rand_source, self.pipeline > 0)
         arith.check_result_format(self.out_fmt, *self.operand_formats().values())
@@ -463,6 +464,7 @@ class OwnPrngConfig(UnitConfig):
     def check_rounding_options(self) -> None:
         check_rounding(self.rounding)
         check_rand_bits(self.rand_bits)
+        check_sr_bits(parse(self.out_fmt), self.rounding, self.rand_bits)
         check_seed(self.seed)
         object.__setattr__(self, "saturate", bool(self.saturate))
 

@@ -14,15 +14,23 @@ from amaranth.hdl import Shape
 
 from fpforge.sim.formats import FloatFormat
 
-__all__ = ["Unpacked", "unpack", "ranged", "leading_zeros", "shift_right_sticky",
+__all__ = ["Unpacked", "unpack", "span", "ranged", "leading_zeros", "shift_right_sticky",
            "Pipeline", "check_pipeline"]
+
+
+def span(lo: int, hi: int) -> Shape:
+    """The shape of the integers ``lo..hi``: as ``Shape.cast(range(lo, hi + 1))``, which
+    cannot take ranges of more than 2**63 values (binary64's packed codes)."""
+    if lo >= 0:
+        return Shape(hi.bit_length(), signed=False)
+    return Shape(max((-lo - 1).bit_length(), max(hi, 0).bit_length()) + 1, signed=True)
 
 
 def ranged(m: Module, expr, lo: int, hi: int, name: str) -> Signal:
     """A signal just wide enough for the integers ``lo..hi`` (known from the formats),
     driven by ``expr``; the value is truncated to that width, so callers must be right
     about the range."""
-    sig = Signal(Shape.cast(range(lo, hi + 1)), name=name)
+    sig = Signal(span(lo, hi), name=name)
     m.d.comb += sig.eq(expr)
     return sig
 

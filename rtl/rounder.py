@@ -7,10 +7,10 @@ adds the rounding increment, handles overflow, underflow and specials, and packs
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal
-from amaranth.hdl import Shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from fpforge.rtl.fields import span
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.rounding import check_rounding
 
@@ -105,7 +105,7 @@ class Rounder(wiring.Component):
         self.guard = guard_bits(self.fmt, rounding, rand_bits, flags)
         ports = {
             "sign": In(1), "is_nan": In(1), "is_inf": In(1), "is_zero": In(1),
-            "exp": In(Shape.cast(range(exp_range[0], exp_range[1] + 1))),
+            "exp": In(span(exp_range[0], exp_range[1])),
             "sig": In(self.fmt.precision), "low": In(self.guard), "sticky": In(1),
             "y": Out(self.fmt.width),
         }
@@ -143,11 +143,11 @@ class Rounder(wiring.Component):
         # and underflow are decided on the packed value before the add (and the increment),
         # in parallel with the carry chain.
         lo, hi = self.exp_range
-        packed = Signal(range(lo << mb, (hi + 1) << mb), name="packed")
+        packed = Signal(span(lo << mb, ((hi + 1) << mb) - 1), name="packed")
         m.d.comb += packed.eq(Cat(self.sig[:mb], self.exp).as_signed())
         inc = Signal(name="inc")
         m.d.comb += inc.eq(self._increment(self.sig[0], self.low, self.sticky))
-        mag = Signal(range(lo << mb, ((hi + 1) << mb) + 1), name="mag")
+        mag = Signal(span(lo << mb, (hi + 1) << mb), name="mag")
         m.d.comb += mag.eq(packed + inc)
 
         overflow = Signal(name="overflow")

@@ -7,6 +7,7 @@ logic depth, round-to-nearest-even, full subnormal support.
 """
 
 HARDFLOAT_MUL = {  # format: (transistors, depth)
+    "fp64": (203342, 309),
     "fp32": (45828, 170),
     "fp16": (10986, 102),
     "bf16": (6958, 80),
@@ -16,6 +17,7 @@ HARDFLOAT_MUL = {  # format: (transistors, depth)
 }
 
 HARDFLOAT_ADD = {
+    "fp64": (40202, 238),
     "fp32": (17538, 137),
     "fp16": (7920, 88),
     "bf16": (6140, 89),

@@ -2,8 +2,9 @@
 
 For each preset multiplier and adder (same format in and out, rne): verify the emitted
 Verilog with cocotb + Icarus against the golden model (every pair for 8-bit formats,
-200,000 corner + random vectors otherwise) and the synthesized netlist on a 20,000-vector
-sample; only then synthesize with the standard script and report transistors and depth
+200,000 corner + random vectors otherwise; fp64: 50,000, plus 10,000 with flags in each
+other IEEE mode) and the synthesized netlist on a 20,000-vector sample (fp64: 2,000); only
+then report the standard-script transistors and depth of that netlist
 next to Berkeley HardFloat (scripts/anchors.py) and, for multipliers, the bare
 (m+1)x(m+1) integer multiplier, the floor.
 
@@ -32,14 +33,18 @@ from fpforge.gen.report import markdown_table, replace_readme_section  # noqa: E
 from fpforge.gen.synth import synthesize, yosys_version  # noqa: E402
 from fpforge.gen.units import AddConfig, MulConfig  # noqa: E402
 from fpforge.sim.formats import parse  # noqa: E402
-from fpforge.tb.verify import verify  # noqa: E402
+from fpforge.tb.verify import NETLIST_SAMPLE, verify  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-FORMATS = ["fp32", "fp16", "bf16", "dlfloat16", "e4m3", "fp8_e4m3", "fp8_e5m2", "hfp8"]
+FORMATS = ["fp64", "fp32", "fp16", "bf16", "dlfloat16", "e4m3", "fp8_e4m3", "fp8_e5m2", "hfp8"]
 VECTORS = 200_000
+#: binary64 in Icarus is slow (~1 ms a vector on the RTL, more on a 200k-transistor
+#: netlist): fewer vectors, and every other IEEE mode with flags on the RTL as well
+F64_VECTORS, F64_NETLIST, F64_MODE_VECTORS = 50_000, 2_000, 10_000
+F64_OTHER_MODES = ("rtz", "rna", "rup", "rdn")
 #: HardFloat anchor of the same format (IEEE-like semantics); dlfloat16 is compared with
 #: HardFloat's e6m9, which has IEEE specials and subnormals (more logic than DLFloat).
-ANCHOR_KEY = {"fp32": "fp32", "fp16": "fp16", "bf16": "bf16", "dlfloat16": "e6m9",
+ANCHOR_KEY = {"fp64": "fp64", "fp32": "fp32", "fp16": "fp16", "bf16": "bf16", "dlfloat16": "e6m9",
               "e4m3": "e4m3", "fp8_e5m2": "fp8_e5m2"}
 
 
@@ -61,16 +66,23 @@ def measure(job: tuple[str, str]) -> dict:
     fmt = parse(fmt_name)
     cfg = {"mul": MulConfig, "add": AddConfig}[unit](a=fmt, b=fmt, out=fmt)
     t0 = time.time()
-    report = verify(cfg, vectors=None if fmt.width <= 8 else VECTORS, netlist=True,
+    wide = fmt.width == 64
+    report = verify(cfg, vectors=None if fmt.width <= 8 else F64_VECTORS if wide else VECTORS,
+                    netlist=True, netlist_sample=F64_NETLIST if wide else NETLIST_SAMPLE,
                     log=lambda m: None)
+    modes_ok = report.ok
+    for mode in F64_OTHER_MODES if wide else ():
+        other = {"mul": MulConfig, "add": AddConfig}[unit](a=fmt, b=fmt, out=fmt,
+                                                           rounding=mode, flags=True)
+        modes_ok = modes_ok and verify(other, vectors=F64_MODE_VECTORS, log=lambda m: None).ok
     verify_s = time.time() - t0
-    row = {"unit": unit, "format": fmt_name, "spec": fmt.spec, "verified": report.ok,
+    row = {"unit": unit, "format": fmt_name, "spec": fmt.spec, "verified": modes_ok,
            "rtl_vectors": report.rtl.tried, "rtl_passed": report.rtl.passed,
            "netlist_vectors": report.netlist.tried, "netlist_passed": report.netlist.passed,
            "verify_seconds": round(verify_s, 1)}
-    if not report.ok:
+    if not modes_ok:
         return row
-    area = synthesize(generate(cfg).verilog, cfg.default_name())
+    area = report.area  # the netlist that was simulated
     row.update(transistors=area.transistors, depth=area.depth, cells=area.cells)
     if unit == "add":
         return row

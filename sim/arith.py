@@ -225,6 +225,31 @@ def _exact_sum(x_sign, x_exp, x_sig, y_sign, y_exp, y_sig, zero_sign):
     return Raw(sign=sign, exp=e_big - _SUM_TOP, sig=sig, sticky=sticky)
 
 
+def _wide_sum(p_sign, p_exp, p_sig, c_sign, c_exp, c_sig, zero_sign):
+    """:func:`_exact_sum` for a product ``p_sig`` of Python ints (wider than 62 bits:
+    binary64 operands) and an addend ``c_sig`` (uint64), element by element.
+
+    Both terms are aligned to the lower lsb and summed exactly in Python integers (a few
+    thousand bits at most); the sum is cut to its top 64 bits, the rest joining sticky (64
+    bits below the msb, below any round bit :func:`round_raw` needs).  An exact zero gets
+    ``zero_sign``."""
+    n = len(p_sig)
+    sig, exp = np.zeros(n, dtype=_U64), np.zeros(n, dtype=np.int64)
+    sticky, sign = np.zeros(n, dtype=bool), np.asarray(zero_sign, dtype=bool).copy()
+    for i, (ps, pe, pm, cs, ce, cm) in enumerate(zip(
+            p_sign.tolist(), p_exp.tolist(), p_sig.tolist(), c_sign.tolist(), c_exp.tolist(),
+            c_sig.tolist())):
+        low = min(e for e, m in ((pe, pm), (ce, cm)) if m) if pm or cm else 0
+        total = ((-pm if ps else pm) << max(pe - low, 0)) + ((-cm if cs else cm)
+                                                              << max(ce - low, 0))
+        if total:
+            mag = abs(total)
+            cut = max(mag.bit_length() - 64, 0)
+            sig[i], exp[i] = mag >> cut, low + cut
+            sticky[i], sign[i] = mag & ((1 << cut) - 1) != 0, total < 0
+    return Raw(sign=sign, exp=exp, sig=sig, sticky=sticky)
+
+
 def _zero_sign(x_sign, y_sign, rounding):
     """IEEE sign of an exact zero sum: (-0) + (-0) = -0, any other zero +0 (rdn: -0)."""
     return (x_sign | y_sign) if rounding == "rdn" else (x_sign & y_sign)
@@ -263,8 +288,8 @@ def fma(a, b, c, a_fmt, b_fmt, c_fmt, out_fmt, rounding: str = "rne", saturate: 
 
     Exact zero: sign(a*b) and sign(c) both negative give -0, else +0 (``rdn``: either
     negative gives -0).  NaN in, 0 * Inf and Inf - Inf give NaN; NV also for 0 * Inf + NaN.
-    The significand product must fit 62 bits (a and b precisions summing to at most 62).
-    ``sr`` is fused only (one draw per operation).
+    Significand products wider than 62 bits (binary64 operands) take an exact Python-integer
+    path, about 100x slower per element.  ``sr`` is fused only (one draw per operation).
     """
     a_fmt, b_fmt, c_fmt, out_fmt = map(parse, (a_fmt, b_fmt, c_fmt, out_fmt))
     if not fused:
@@ -279,19 +304,22 @@ def fma(a, b, c, a_fmt, b_fmt, c_fmt, out_fmt, rounding: str = "rne", saturate: 
         return (s[0], s[1] | p[1]) if flags else s
     if prod_fmt is not None:
         raise ValueError("prod_fmt is only used with fused=False")
-    if a_fmt.precision + b_fmt.precision > _SUM_TOP:
-        raise ValueError(f"fma: the {a_fmt} x {b_fmt} significand product is wider than "
-                         f"{_SUM_TOP} bits")
     op = _Op((a_fmt, b_fmt, c_fmt), out_fmt, rounding, saturate, rand, rand_bits, flags)
     return op.run((a, b, c), ("a", "b", "c"), _fma_kernel(a_fmt, b_fmt, c_fmt, rounding))
 
 
 def _fma_kernel(a_fmt, b_fmt, c_fmt, rounding):
+    wide = a_fmt.precision + b_fmt.precision > _SUM_TOP  # binary64-class products
+
     def kernel(a, b, c):
         x, y, z = unpack(a, a_fmt, "a"), unpack(b, b_fmt, "b"), unpack(c, c_fmt, "c")
         p_sign = x.sign ^ y.sign
-        raw = _exact_sum(p_sign, x.exp + y.exp, x.sig * y.sig, z.sign, z.exp, z.sig,
-                         _zero_sign(p_sign, z.sign, rounding))
+        z_sign = _zero_sign(p_sign, z.sign, rounding)
+        if wide:
+            raw = _wide_sum(p_sign, x.exp + y.exp, x.sig.astype(object) * y.sig.astype(object),
+                            z.sign, z.exp, z.sig, z_sign)
+        else:
+            raw = _exact_sum(p_sign, x.exp + y.exp, x.sig * y.sig, z.sign, z.exp, z.sig, z_sign)
         zero_inf = (x.is_inf & y.is_zero) | (x.is_zero & y.is_inf)
         p_inf = (x.is_inf | y.is_inf) & ~zero_inf
         inf_minus_inf = p_inf & z.is_inf & (p_sign != z.sign)

@@ -335,6 +335,7 @@ def _preset(name, e, m, **kw):
 PRESETS: dict[str, FloatFormat] = {
     f.name: f
     for f in (
+        _preset("fp64", 11, 52),
         _preset("fp32", 8, 23),
         _preset("fp16", 5, 10),
         _preset("bf16", 8, 7),
@@ -345,8 +346,8 @@ PRESETS: dict[str, FloatFormat] = {
     )
 }
 
-_ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "single": "fp32",
-            "bfloat16": "bf16"}
+_ALIASES = {"float64": "fp64", "double": "fp64", "float32": "fp32", "float16": "fp16",
+            "half": "fp16", "single": "fp32", "bfloat16": "bf16"}
 
 _SPEC_RE = re.compile(r"e(\d+)m(\d+)(?:b(-?\d+))?(fnuz|fn|fin)?(ns)?")
 _MLDTYPES_RE = re.compile(r"float(\d+)_e(\d+)m(\d+)(?:b(\d+))?(fnuz|fnu|fn)?")

@@ -34,7 +34,8 @@ from fpforge.sim.formats import FloatFormat, code_dtype
 from fpforge.sim.prng import check_rand_bits
 
 __all__ = ["ROUNDING_MODES", "ALL_ROUNDING_MODES", "FLAG_BITS", "Raw", "round_raw",
-           "round_float64", "round_fraction", "check_rounding", "check_rand", "bit_length",
+           "round_float64", "round_fraction", "check_rounding", "check_sr_bits", "check_rand",
+           "bit_length",
            "shr", "low_mask", "blocks"]
 
 #: the deterministic modes
@@ -53,6 +54,15 @@ def check_rounding(rounding: str) -> str:
         raise ValueError(f"unknown rounding mode {rounding!r}; valid: "
                          f"{', '.join(ALL_ROUNDING_MODES)}")
     return rounding
+
+
+def check_sr_bits(fmt: FloatFormat, rounding: str, rand_bits: int) -> None:
+    """``sr`` compares R random bits with the R bits below the result's ulp; the rounding
+    core holds man_bits + R <= 60 of them exactly (binary64: R <= 8)."""
+    if rounding == "sr" and fmt.man_bits + rand_bits > _P:
+        raise ValueError(f"sr to {fmt} with {rand_bits} random bits needs {fmt.man_bits} + "
+                         f"{rand_bits} exact bits, more than the {_P} the golden model keeps: "
+                         f"use --rand-bits {_P - fmt.man_bits} or fewer")
 
 
 def check_rand(rounding: str, rand, rand_bits: int, shape) -> np.ndarray | None:
@@ -143,6 +153,7 @@ def round_raw(raw: Raw, fmt: FloatFormat, rounding: str = "rne", saturate: bool 
     (:data:`FLAG_BITS`); specials (``is_nan``/``is_inf``) raise none.
     """
     check_rounding(rounding)
+    check_sr_bits(fmt, rounding, rand_bits)
     shape = np.broadcast_shapes(*(np.shape(v) for v in (raw.sign, raw.exp, raw.sig)
                                   if v is not None))
     sign, exp, sig = (_as_flat(raw.sign, shape, bool), _as_flat(raw.exp, shape, np.int64),
@@ -334,7 +345,8 @@ def round_float64(values, fmt: FloatFormat, rounding: str = "rne",
         blk = bits[b]
         sign = (blk >> _U64(63)) == 1
         packed = blk & _U64((1 << 63) - 1)
-        rounded = _round_at(packed, shift, sign, None, rounding)
+        # (binary64 itself: nothing to discard)
+        rounded = _round_at(packed, shift, sign, None, rounding) if shift else packed
         if rebias is None:
             mag = rounded + _U64((fmt.bias - _F64_BIAS) << m)
         else:

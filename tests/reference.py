@@ -929,6 +929,10 @@ def _sf_f32(code: int):
     return _sf().Float32.from_bytes(int(code).to_bytes(4, "big"))
 
 
+def _sf_f64(code: int):
+    return _sf().Float64.from_bytes(int(code).to_bytes(8, "big"))
+
+
 def _sf_bf16_f64(code: int):
     """A bf16 code as an exact SoftFloat float64 (preserving signaling NaNs is not needed:
     the bf16 recipes are compared on codes only)."""
@@ -973,8 +977,8 @@ def _sf_bf16_via_odd(op, args, mode):
 def softfloat_run(op: str, mode: str, *operands) -> tuple[np.ndarray, np.ndarray]:
     """``(codes uint64, flags uint8)`` of a SoftFloat operation over equal-length code arrays.
 
-    ``op``: ``f16_add``, ``f16_mul``, ``f16_mul_add``, ``f32_add``, ``f32_mul``,
-    ``f32_mul_add`` (native SoftFloat, after-rounding tininess), or ``bf16_add``,
+    ``op``: ``f16_add``, ``f16_mul``, ``f16_mul_add`` and the same for ``f32`` and ``f64``
+    (native SoftFloat, after-rounding tininess), or ``bf16_add``,
     ``bf16_mul_add`` (binary64 round-to-odd recipe, codes only: flags are 0)."""
     sf = _sf()
     ops = [np.asarray(x).tolist() for x in operands]
@@ -991,7 +995,7 @@ def softfloat_run(op: str, mode: str, *operands) -> tuple[np.ndarray, np.ndarray
                 flags.append(0)
         else:
             fn = getattr(sf, op)
-            conv = _sf_f16 if op.startswith("f16_") else _sf_f32
+            conv = {"f16": _sf_f16, "f32": _sf_f32, "f64": _sf_f64}[op[:3]]
             sf.set_rounding_mode(sf_mode(mode))
             set_flags, get_flags = sf.set_exception_flags, sf.get_exception_flags
             for args in zip(*ops):

@@ -154,7 +154,7 @@ _ROUNDTRIP_FORMATS = (list(PRESETS) + ML8 + ML_SUB8
 @pytest.mark.parametrize("name", _ROUNDTRIP_FORMATS)
 def test_encode_roundtrips_every_finite_code(name):
     """encode(decode(c)) == c for every finite code, in every mode, saturating or not
-    (fp32: a million random codes and the corners)."""
+    (fp32, fp64: a million random codes and the corners)."""
     fmt = parse(name)
     if fmt.width <= 16:
         codes = fmt.all_codes()
@@ -162,7 +162,8 @@ def test_encode_roundtrips_every_finite_code(name):
         from fpforge.tb.vectors import corner_codes
         rng = np.random.default_rng(5)
         codes = np.concatenate([corner_codes(fmt).astype(fmt.dtype),
-                                rng.integers(0, 1 << fmt.width, 1_000_000).astype(fmt.dtype)])
+                                rng.integers(0, 1 << fmt.width, 1_000_000, dtype=np.uint64,
+                                             endpoint=False).astype(fmt.dtype)])
     cls = fmt.classify(codes)
     codes = codes[(cls != FloatClass.NAN) & (cls != FloatClass.INF)]
     vals = fmt.decode(codes)
@@ -301,12 +302,15 @@ def test_ml_dtypes_names_parse_to_matching_formats(name):
 
 
 def test_preset_names_and_widths():
-    assert set(PRESETS) == {"fp32", "fp16", "bf16", "dlfloat16", "fp8_e4m3", "fp8_e5m2", "hfp8"}
+    assert set(PRESETS) == {"fp64", "fp32", "fp16", "bf16", "dlfloat16", "fp8_e4m3",
+                            "fp8_e5m2", "hfp8"}
     widths = {n: (f.width, f.dtype) for n, f in PRESETS.items()}
-    assert widths == {"fp32": (32, np.uint32), "fp16": (16, np.uint16), "bf16": (16, np.uint16),
+    assert widths == {"fp64": (64, np.uint64), "fp32": (32, np.uint32),
+                      "fp16": (16, np.uint16), "bf16": (16, np.uint16),
                       "dlfloat16": (16, np.uint16), "fp8_e4m3": (8, np.uint8),
                       "fp8_e5m2": (8, np.uint8), "hfp8": (8, np.uint8)}
     assert parse("e11m52").dtype == np.uint64 and parse("e2m1fin").dtype == np.uint8
+    assert parse("float64") == parse("double") == parse("fp64") == parse("e11m52")
 
 
 # ---- parsing ----------------------------------------------------------------------------------
@@ -392,7 +396,7 @@ def test_formats_are_frozen_and_hashable():
 
 @pytest.mark.parametrize("text", [
     "foo", "", "   ", "e0m3", "e1m3", "e4m0", "e12m60", "e11m53", "e12m3", "float8_e8m0fnu",
-    "float8_e4m4", "float7_e4m3", "e4m3fnfn", "e4m3xyz", "e4m3nsfn", "fp64", "float64", "e4",
+    "float8_e4m4", "float7_e4m3", "e4m3fnfn", "e4m3xyz", "e4m3nsfn", "e4",
     "m3", "e4m3b", "e-4m3", "bfloat8", "float8_e4m3b11fnu",
 ])
 def test_parse_rejects_bad_strings(text):
