@@ -4,7 +4,9 @@ The standard script is kept byte-for-byte as the anchors were measured with it (
 section 7): NAND2/NOR2 count 4 transistors, NOT 2, a flip-flop 16 (``stat -tech cmos``),
 and ``ltp -noff`` gives the logic depth.  The netlist those figures come from is written
 after the script, for gate-level simulation.  FPGA targets (``synthesize_fpga``) run Yosys's
-``synth_ice40`` / ``synth_ecp5`` and count the family's primitives.
+``synth_ice40`` / ``synth_ecp5`` and count the family's primitives.  A liberty file
+(``synthesize_liberty``) maps to the user's standard cells, area from ``stat -json``,
+timing from OpenSTA (``fpforge.gen.sta``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ STANDARD_SCRIPT = ("read_verilog {name}.v; synth -flatten -top {name}; delete t:
 
 __all__ = ["STANDARD_SCRIPT", "AreaReport", "synthesize", "yosys_version", "SynthesisError",
            "FPGA_SCRIPTS", "FpgaReport", "synthesize_fpga", "LibertyReport",
-           "synthesize_liberty", "map_to_liberty", "read_liberty", "LibraryError"]
+           "synthesize_liberty", "map_to_liberty", "read_liberty", "LibraryError",
+           "liberty_model"]
 
 
 #: appended to a script: the gate-level netlist its figures come from, for simulation
@@ -224,6 +227,22 @@ def map_to_liberty(verilog: str | Path, top: str, library: str, name: str,
         if netlist is not None:
             Path(netlist).write_text((work / "netlist.v").read_text())
     return report
+
+
+#: a mapped netlist as plain logic: each cell replaced by its liberty functions (flip-flops
+#: and latches from its ff and latch groups), one flat module
+LIBERTY_MODEL_SCRIPT = ("read_verilog {name}.v; read_liberty -ignore_miss_func cells.lib; "
+                        f"hierarchy -top {{name}}; flatten; opt_clean; {_WRITE_NETLIST}")
+
+
+def liberty_model(netlist: str | Path, top: str, library: str) -> str:
+    """The Verilog of a netlist mapped to ``library`` (text) with every cell modelled by
+    the library's own functions (Yosys ``read_liberty``), to simulate what was measured."""
+    with tempfile.TemporaryDirectory(prefix="fpforge-model-") as tmp:
+        model = Path(tmp) / "model.v"
+        _run_script(netlist, top, LIBERTY_MODEL_SCRIPT, files={"cells.lib": library},
+                    outputs={"netlist.v": model})
+        return model.read_text()
 
 
 def _leaf_cells(stat: dict) -> dict:
