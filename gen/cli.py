@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from fpforge.gen.sweep_run import EXECUTORS
+from fpforge.gen.synth import SynthesisError
 from fpforge.gen.units import UNITS, format_option, nonneg_int_option
 
 __all__ = ["main"]
@@ -75,7 +76,8 @@ def _build_parser() -> argparse.ArgumentParser:
             p.add_argument("--target", choices=TARGETS, default="asic",
                            help="asic (standard script, default), ice40 or ecp5 (cell counts)")
             p.add_argument("--liberty", type=Path, metavar="FILE",
-                           help="asic: map to this standard-cell library and report its area")
+                           help="asic: map to this standard-cell library (.lib or .lib.gz), "
+                                "report its area and OpenSTA's delay")
         units = p.add_subparsers(dest="unit", parser_class=_Parser, required=command != "area")
         for unit, config_class in UNITS.items():
             u = units.add_parser(unit, allow_abbrev=False, help=config_class.__doc__)
@@ -91,7 +93,8 @@ def _build_parser() -> argparse.ArgumentParser:
                 u.add_argument("--target", choices=TARGETS, dest="unit_target",
                                help="asic (standard script, default), ice40 or ecp5")
                 u.add_argument("--liberty", type=Path, metavar="FILE", dest="unit_liberty",
-                               help="asic: map to this standard-cell library, report its area")
+                               help="asic: map to this standard-cell library (.lib or "
+                                    ".lib.gz), report its area and OpenSTA's delay")
             else:
                 n = u.add_mutually_exclusive_group()
                 n.add_argument("--vectors", type=_pos_int, metavar="N",
@@ -188,33 +191,35 @@ def _print_area(report, as_json: bool) -> None:
               f"(yosys {report.yosys}, standard script)")
 
 
-def _synthesize(verilog, top: str, target: str, liberty: Path | None):
-    from fpforge.gen.synth import synthesize, synthesize_fpga, synthesize_liberty
+def _synthesize(verilog, top: str, target: str, liberty: tuple[str, str] | None):
+    """``liberty``: (library text, file name) to map to standard cells and time."""
+    from fpforge.gen.synth import map_to_liberty, synthesize, synthesize_fpga
     if liberty is not None:
-        return synthesize_liberty(verilog, top, liberty)
+        return map_to_liberty(verilog, top, *liberty)
     return synthesize(verilog, top) if target == "asic" else synthesize_fpga(verilog, top, target)
 
 
 def _cmd_area(args, config) -> int:
     target = getattr(args, "unit_target", None) or args.target
     liberty = getattr(args, "unit_liberty", None) or args.liberty
+    library = None
     if liberty is not None:
         if target != "asic":
             raise UsageError(f"fpforge area: --liberty maps to standard cells; it does not "
                              f"combine with --target {target}")
-        if not liberty.is_file():
-            raise UsageError(f"fpforge area: no such liberty file: {liberty}")
+        from fpforge.gen.synth import read_liberty
+        library = (read_liberty(liberty), liberty.name)  # LibraryError: exit 2
     if config is None:
         if args.verilog is None or not args.top:
             raise UsageError("fpforge area: give a unit (mul) or --verilog FILE --top NAME")
         if not args.verilog.is_file():
             raise UsageError(f"fpforge area: no such file: {args.verilog}")
-        _print_area(_synthesize(_read_text(args.verilog, "area"), args.top, target, liberty),
+        _print_area(_synthesize(_read_text(args.verilog, "area"), args.top, target, library),
                     args.json)
         return 0
     from fpforge.gen.emit import generate
     gen = generate(config, args.name)
-    _print_area(_synthesize(gen.verilog, gen.name, target, liberty),
+    _print_area(_synthesize(gen.verilog, gen.name, target, library),
                 args.json or args.unit_json)
     return 0
 
@@ -364,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except SynthesisError as exc:  # a tool failed (Yosys, OpenSTA): its first line
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -100,7 +100,7 @@ def _sweep_csv(records: list[dict]) -> str:
 
 
 def sweep_timing(r: dict) -> str:
-    """An FPGA record's timing: fmax, else the longest path."""
+    """A record's timing (FPGA: nextpnr, liberty: OpenSTA): fmax, else the longest path."""
     if r.get("fmax_mhz") is not None:
         return f"fmax {r['fmax_mhz']:.1f} MHz"
     if r.get("delay_ns") is not None:
@@ -117,7 +117,7 @@ def sweep_figures(r: dict) -> tuple[str, str]:
         return f"{r['transistors']} T", f"depth {r['depth']}, {r['dffs']} DFF"
     if target == "liberty":
         return (f"{r['liberty_area']:g}",
-                f"{r['cells']} cells, {r['sequential_area']:g} sequential")
+                f"{r['cells']} cells, {r['sequential_area']:g} sequential, {sweep_timing(r)}")
     extra = (f"{r['carry']} CARRY" if target == "ice40"
              else f"{r['ccu2c']} CCU2C, {r['mult18x18d']} MULT18")
     return f"{r['lut4']} LUT4", f"{extra}, {r['dff']} DFF, {sweep_timing(r)}"
@@ -196,7 +196,8 @@ def _fpga_plot(records, path: Path) -> Path | None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    pts = [r for r in records if r["status"] == "ok" and r.get("fmax_mhz") is not None]
+    pts = [r for r in records if r["status"] == "ok" and r["target"] in ("ice40", "ecp5")
+           and r.get("fmax_mhz") is not None]
     if not pts:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 4.2))

@@ -9,7 +9,7 @@ configurations::
     netlist_sample = 2000     # of those, simulated on the gate-level netlist (0: none)
     seed = 1                  # vector seed
     targets = ["asic"]        # asic | ice40 | ecp5 | liberty
-    liberty = "cells.lib"     # the standard-cell library of target "liberty"
+    liberty = "cells.lib"     # the standard-cell library of target "liberty" (or .lib.gz)
 
     [[unit]]
     unit = ["mul", "add"]     # a unit name or a list of them
@@ -41,6 +41,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from fpforge import __version__
+from fpforge.gen.synth import LibraryError, read_liberty
 from fpforge.gen.units import UNITS, UnitConfig
 
 __all__ = ["SweepError", "Budget", "Point", "Sweep", "load", "parse_sweep", "SWEEP_TARGETS"]
@@ -142,10 +143,10 @@ def parse_sweep(spec: dict, default_name: str, base: Path = Path(".")) -> Sweep:
     defaults = {k: head.get(k, v) for k, v in _DEFAULTS.items()}
     liberty_text = None
     if head.get("liberty") is not None:
-        lib = base / str(head["liberty"])
-        if not lib.is_file():
-            raise SweepError(f"no such liberty file: {lib}")
-        liberty_text = _read_text(lib, "liberty file")
+        try:
+            liberty_text = read_liberty(base / str(head["liberty"]))
+        except LibraryError as exc:
+            raise SweepError(str(exc)) from None
     points, seen = [], set()
     for i, block in enumerate(blocks, 1):
         for point in _expand_block(block, defaults, liberty_text, f"[[unit]] #{i}"):

@@ -73,7 +73,9 @@ def _figures(report) -> dict:
                 "part": report.part, "pnr_error": report.pnr_error,
                 "primitives": report.cells, "yosys": report.yosys}
     return {"liberty_area": report.area, "sequential_area": report.sequential_area,
-            "cells": report.cells, "liberty": report.liberty, "yosys": report.yosys}
+            "cells": report.cells, "liberty": report.liberty, "yosys": report.yosys,
+            "delay_ns": report.delay_ns, "fmax_mhz": report.fmax_mhz,
+            "critical_path": report.critical_path, "opensta": report.opensta}
 
 
 def measure(config, targets: list[str], budget: Budget,
@@ -239,7 +241,9 @@ def _tasks(points: list[Point], todo: set[int]) -> list[tuple]:
 def run_sweep(sweep: Sweep, out: Path, jobs: int = 1, executor: str = "local",
               scheduler: str | None = None, progress: bool = True) -> SweepSummary:
     """Run every point not in ``out/cache``, then write the results (``out/results.*`` and
-    plots).  Raises KeyboardInterrupt after caching what finished."""
+    plots).  Raises KeyboardInterrupt after caching what finished, ``TimingError`` before
+    anything runs when liberty points need OpenSTA and it is missing or cannot read the
+    library."""
     from tqdm import tqdm
     from fpforge.gen.report import write_sweep_results
 
@@ -251,6 +255,10 @@ def run_sweep(sweep: Sweep, out: Path, jobs: int = 1, executor: str = "local",
     records: list[dict | None] = [_cached(cache, p) for p in sweep.points]
     todo = {i for i, r in enumerate(records) if r is None}
     cached = len(records) - len(todo)
+    libraries = {sweep.points[i].liberty_text for i in todo} - {None}
+    if libraries:  # before any point runs: a missing sta or a library it cannot read
+        from fpforge.gen.sta import check_library
+        check_library(libraries.pop(), sweep.liberty)
     tasks = _tasks(sweep.points, todo)
     bar = tqdm(total=len(records), initial=cached, unit="pt", desc=sweep.name,
                disable=not progress, file=sys.stderr, dynamic_ncols=True)

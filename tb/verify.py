@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fpforge.gen.emit import generate, write_files
-from fpforge.gen.synth import AreaReport
+from fpforge.gen.synth import AreaReport, LibertyReport
 from fpforge.gen.units import UnitConfig
 from fpforge.tb.runner import RunResult, run_cocotb
 
@@ -36,8 +36,9 @@ class VerifyReport:
     sim: str
     rtl: RunResult
     netlist: RunResult | None = None
-    #: the standard-script area of the netlist that was simulated (with ``netlist``)
-    area: AreaReport | None = None
+    #: the area of the netlist that was simulated (with ``netlist``): the standard
+    #: script's, or with a liberty file its area and timing
+    area: AreaReport | LibertyReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -121,13 +122,16 @@ def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = Fa
            seed: int = 1, netlist: bool = False, name: str | None = None,
            workdir: Path | None = None, log=lambda msg: print(msg, file=sys.stderr),
            options: dict | None = None, netlist_sample: int = NETLIST_SAMPLE,
-           reset_edges: int | None = None) -> VerifyReport:
+           reset_edges: int | None = None,
+           liberty: tuple[str, str] | None = None) -> VerifyReport:
     """Generate the unit, simulate its Verilog with cocotb + Icarus against the golden
     model, and (``netlist``) simulate the synthesized netlist on a sample of
     ``netlist_sample`` vectors (input cycles for streams and tiles); the report then holds
-    that netlist's area.  ``options``: the unit's stimulus options (e.g. the array's
-    ``gemms`` and ``k``); ``reset_edges``: reset held from time 0 for that many edges
-    with the inputs undriven (:func:`fpforge.tb.runner.run_cocotb`)."""
+    that netlist's area.  With ``liberty`` (library text, name) that netlist is the one
+    mapped to the library's cells (simulated through the cells' liberty functions), and
+    the area its :class:`LibertyReport`.  ``options``: the unit's stimulus options (e.g.
+    the array's ``gemms`` and ``k``); ``reset_edges``: reset held from time 0 for that
+    many edges with the inputs undriven (:func:`fpforge.tb.runner.run_cocotb`)."""
     if exhaustive and config.input_bits > 24:
         raise ValueError(f"exhaustive {config.unit} over {config.input_bits} input bits is too "
                          "long for Icarus: use --sim verilator")
@@ -139,10 +143,15 @@ def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = Fa
         rtl = run_cocotb(vfile, gen.name, gen.manifest, data, work / "rtl", reset_edges)
         report = VerifyReport(gen.name, "icarus", rtl)
         if netlist:
-            from fpforge.gen.synth import synthesize
-            log(f"{gen.name}: synthesizing (standard script) for the gate-level run")
+            from fpforge.gen.synth import liberty_model, map_to_liberty, synthesize
             net = work / f"{gen.name}_netlist.v"
-            report.area = synthesize(gen.verilog, gen.name, netlist=net)
+            if liberty is None:
+                log(f"{gen.name}: synthesizing (standard script) for the gate-level run")
+                report.area = synthesize(gen.verilog, gen.name, netlist=net)
+            else:
+                log(f"{gen.name}: mapping to {liberty[1]} for the gate-level run")
+                report.area = map_to_liberty(gen.verilog, gen.name, *liberty, netlist=net)
+                write_files(work, {net.name: liberty_model(net, gen.name, liberty[0])})
             sample = _sample(data, netlist_sample, config)
             log(f"{gen.name}: simulating {len(next(iter(sample.values())))} input cycles "
                 "on the netlist")

@@ -1,6 +1,6 @@
 """Benches shared by the RTL test files: the Amaranth simulator on a unit, an elementwise
-comparison with a readable message, the cocotb run of the emitted Verilog, and a tiny
-liberty file for the standard-cell mapping tests."""
+comparison with a readable message, and the cocotb run of the emitted Verilog (the
+standard-cell library of the mapping tests is tests/liberty_cells.py)."""
 
 from __future__ import annotations
 
@@ -96,18 +96,3 @@ def assert_lint_clean(gen, tmp_path):
     proc = subprocess.run(cmd + ["--lint-only", "-Wall", str(path)], env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[:2000]
-
-
-def tiny_liberty(scale: int = 1) -> str:
-    """A tiny standard-cell library (BUF, INV, NAND2, NOR2, DFF) written by the tests,
-    cell areas times ``scale``."""
-    def comb(name, area, pins, function):
-        ins = " ".join(f"pin({p}) {{ direction: input; }}" for p in pins)
-        return (f"  cell({name}) {{ area: {area * scale}; {ins} "
-                f"pin(Y) {{ direction: output; function: \"{function}\"; }} }}\n")
-    return ("library(fpforge_test) {\n" + comb("BUF", 2, "A", "A") + comb("INV", 2, "A", "A'")
-            + comb("NAND2", 4, "AB", "(A*B)'") + comb("NOR2", 4, "AB", "(A+B)'")
-            + f"  cell(DFF) {{ area: {16 * scale}; ff(IQ, IQN) {{ next_state: \"D\"; "
-              "clocked_on: \"C\"; } pin(C) { direction: input; clock: true; } "
-              "pin(D) { direction: input; } pin(Q) { direction: output; function: \"IQ\"; } }\n"
-            + "}\n")

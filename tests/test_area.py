@@ -9,8 +9,6 @@ from fpforge.gen.emit import generate
 from fpforge.gen.synth import STANDARD_SCRIPT, synthesize
 from fpforge.gen.units import MulConfig
 
-from rtl_bench import tiny_liberty
-
 TARGETS = {  # format: (max transistors, max depth or None)
     "fp16": (10986, 102),
     "bf16": (6958, None),
@@ -73,21 +71,3 @@ def test_fpga_targets_count_the_family_primitives():
     assert r.counts["mult18x18d"] == 1, r
     with pytest.raises(ValueError, match="ice40, ecp5"):
         synthesize_fpga(generate(comb).verilog, comb.default_name(), "xilinx")
-
-
-def test_liberty_area(tmp_path):
-    """Mapping to a user's library: the 17 flip-flops of a 1-stage multiplier are 17 DFF
-    cells; doubling every cell area doubles the reported area (same mapping)."""
-    from fpforge.gen.synth import synthesize_liberty
-    piped = MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16", pipeline=1)
-    comb = MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16")
-    reports = []
-    for scale in (1, 2):
-        lib = tmp_path / f"cells{scale}.lib"
-        lib.write_text(tiny_liberty(scale))
-        reports.append(synthesize_liberty(generate(piped).verilog, piped.default_name(), lib))
-    one, two = reports
-    assert one.sequential_area == 17 * 16 and one.area > 17 * 16 + 100 * 4, one
-    assert two.area == 2 * one.area and two.cells == one.cells, (one, two)
-    r = synthesize_liberty(generate(comb).verilog, comb.default_name(), tmp_path / "cells1.lib")
-    assert r.sequential_area == 0 and 0 < r.area < one.area, r

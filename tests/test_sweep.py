@@ -21,7 +21,7 @@ from fpforge.gen.sweep import SWEEP_TARGETS, SweepError, load, parse_sweep
 from fpforge.gen.units import AccConfig, MulConfig
 from fpforge.sim.formats import parse
 
-from rtl_bench import tiny_liberty
+from liberty_cells import liberty
 
 FPFORGE = [sys.executable, "-m", "fpforge.gen.cli"]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -218,7 +218,7 @@ targets = ["asic", "ice40", "liberty"]
 
 
 def test_keys_are_stable_and_distinct(tmp_path):
-    write(tmp_path / "cells.lib", tiny_liberty())
+    write(tmp_path / "cells.lib", liberty())
     first = keys(sweep_of(tmp_path, KEYED))
     assert first == keys(sweep_of(tmp_path, KEYED))
     assert len(set(first)) == len(first) == 6
@@ -237,7 +237,7 @@ def test_keys_are_stable_and_distinct(tmp_path):
      'a = ["fp8_e4m3", "fp16"]\nsame = { b = "a" }\nout = "fp32"'),
 ])
 def test_key_changes_with_budget_and_params(tmp_path, change):
-    write(tmp_path / "cells.lib", tiny_liberty())
+    write(tmp_path / "cells.lib", liberty())
     old, new = change
     assert old in KEYED
     before = keys(sweep_of(tmp_path, KEYED))
@@ -246,9 +246,9 @@ def test_key_changes_with_budget_and_params(tmp_path, change):
     assert not set(before) & set(after), change
 
 
-def test_key_changes_with_target_version_andtiny_liberty(tmp_path, monkeypatch):
+def test_key_changes_with_target_version_and_liberty(tmp_path, monkeypatch):
     import fpforge.gen.sweep as sweep_module
-    lib = write(tmp_path / "cells.lib", tiny_liberty())
+    lib = write(tmp_path / "cells.lib", liberty())
     s = sweep_of(tmp_path, KEYED)
     by_target = {}
     for p in s.points:
@@ -262,12 +262,12 @@ def test_key_changes_with_target_version_andtiny_liberty(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert keys(s) == before
     # another liberty text: the liberty points' keys change, the others' do not
-    lib.write_text(tiny_liberty(scale=2))
+    lib.write_text(liberty(scale=2))
     t = sweep_of(tmp_path, KEYED)
     for p, q in zip(s.points, t.points):
         assert (p.key == q.key) == (p.target != "liberty"), (p.target, p.key, q.key)
     # the same text in a file of another name: same keys
-    write(tmp_path / "lib2" / "other.lib", tiny_liberty(scale=2))
+    write(tmp_path / "lib2" / "other.lib", liberty(scale=2))
     u = sweep_of(tmp_path, KEYED.replace('"cells.lib"', '"lib2/other.lib"'))
     assert keys(u) == keys(t) and u.liberty == "other.lib" and t.liberty == "cells.lib"
 
@@ -452,6 +452,28 @@ def test_cli_bad_input_subprocess(tmp_path):
     assert proc.stderr.startswith("error: fpforge sweep: ") and "unknown target 'vhdl'" \
         in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("case", ["no-thresholds", "no-sta"])
+def test_cli_opensta_trouble_stops_before_any_point(tmp_path, capsys, monkeypatch, case):
+    """A library OpenSTA cannot read, or no sta: one line, exit 1, before any point is
+    verified (the library is read at once), nothing written."""
+    text = liberty()
+    if case == "no-thresholds":
+        text = "".join(ln for ln in text.splitlines(keepends=True) if "threshold" not in ln)
+    else:
+        monkeypatch.setenv("PATH", str(tmp_path))
+    write(tmp_path / "cells.lib", text)
+    f = write(tmp_path / "s.toml", '[sweep]\nliberty = "cells.lib"\ntargets = ["liberty"]\n'
+              + UNIT)
+    out = tmp_path / "never"
+    code = main(["sweep", str(f), "-o", str(out), "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == "" and not out.exists(), captured
+    line, = captured.err.splitlines()
+    assert line.startswith("error: OpenSTA ") and "Traceback" not in captured.err
+    assert ("cannot read the library cells.lib" in line if case == "no-thresholds"
+            else "apt-get install opensta" in line), line
 
 
 # ---- running sweeps (Icarus + Yosys) -------------------------------------------------------
@@ -715,7 +737,7 @@ def test_fpga_liberty_targets_and_plots(tmp_path, monkeypatch):
     from fpforge.gen.report import sweep_columns
     from fpforge.gen.sweep_run import run_sweep
     here = tmp_path / "sweeps"
-    write(here / "lib" / "cells.lib", tiny_liberty())
+    write(here / "lib" / "cells.lib", liberty())
     write(here / "fpga.toml", SMALL + """
 liberty = "lib/cells.lib"   # relative to this file
 [[unit]]
@@ -746,6 +768,10 @@ pipeline = 2
     assert ice40["fmax_mhz"] is not None and 10 < ice40["fmax_mhz"] < 1000, ice40
     assert "transistors" not in ice40 and "lut4" not in asic
     assert lib["liberty_area"] > lib["sequential_area"] > 0 and lib["liberty"] == "cells.lib"
+    # OpenSTA on the 2-stage multiplier: register-to-register paths, so an fmax
+    assert lib["delay_ns"] > 0 and lib["fmax_mhz"] == pytest.approx(1000 / lib["delay_ns"],
+                                                                     abs=0.01), lib
+    assert lib["critical_path"] and lib["opensta"]
     # one verification serves the three targets of a configuration
     assert {r["rtl_checked"] for r in (asic, ice40, lib)} == {asic["rtl_checked"]}
     names = {p.name for p in summary.outputs}
@@ -765,6 +791,8 @@ pipeline = 2
     assert "primitives" not in reader.fieldnames and "params" not in reader.fieldnames
     md = (out / "results.md").read_text()
     assert md.count("\n| `fpmul_") == 4 and "LUT4" in md and "fmax" in md
+    assert f"sequential, fmax {lib['fmax_mhz']:.1f} MHz" in md
+    assert rows[2]["delay_ns"] == str(lib["delay_ns"]) and rows[1]["delay_ns"] == ""
     assert os.path.getsize(out / "results.json") > 0
 
 
