@@ -16,7 +16,7 @@ from fpforge.sim.rounding import (FLAG_BITS, Raw, bit_length, blocks, check_rand
                                   low_mask, round_raw, shr)
 
 __all__ = ["Operand", "unpack", "mul", "add", "fma", "all_pairs", "check_codes",
-           "check_result_format"]
+           "check_result_format", "check_product_width"]
 
 _U64 = np.uint64
 
@@ -255,6 +255,14 @@ def _add_kernel(a_fmt, b_fmt, rounding):
     return kernel
 
 
+def check_product_width(a_fmt: FloatFormat, b_fmt: FloatFormat) -> None:
+    """The exact sums of a fused multiply-add hold significand products of at most 62
+    bits (a and b precisions summing to at most 62)."""
+    if a_fmt.precision + b_fmt.precision > _SUM_TOP:
+        raise ValueError(f"fma: the {a_fmt} x {b_fmt} significand product is wider than "
+                         f"{_SUM_TOP} bits")
+
+
 def fma(a, b, c, a_fmt, b_fmt, c_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,
         fused: bool = True, prod_fmt=None, *, rand=None, rand_bits: int = 16,
         flags: bool = False):
@@ -279,9 +287,7 @@ def fma(a, b, c, a_fmt, b_fmt, c_fmt, out_fmt, rounding: str = "rne", saturate: 
         return (s[0], s[1] | p[1]) if flags else s
     if prod_fmt is not None:
         raise ValueError("prod_fmt is only used with fused=False")
-    if a_fmt.precision + b_fmt.precision > _SUM_TOP:
-        raise ValueError(f"fma: the {a_fmt} x {b_fmt} significand product is wider than "
-                         f"{_SUM_TOP} bits")
+    check_product_width(a_fmt, b_fmt)
     op = _Op((a_fmt, b_fmt, c_fmt), out_fmt, rounding, saturate, rand, rand_bits, flags)
     return op.run((a, b, c), ("a", "b", "c"), _fma_kernel(a_fmt, b_fmt, c_fmt, rounding))
 

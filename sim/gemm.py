@@ -1,9 +1,9 @@
 """Golden GEMM of the output-stationary systolic array (``rtl/systolic.py``).
 
 PE (i, j) of an R x C array owns C[i, j]: for every tile it accumulates the exact products
-A[i, k] * B[k, j] for k = 0..K-1 in that order with chunk-based accumulation
-(``accumulate.chunked_lanes``, the same kernel as the stand-alone accumulator), so the
-codes here are the codes the array produces.  Tiles run back to back through the same
+A[i, k] * B[k, j] for k = 0..K-1 in that order with chunk-based accumulation (the
+stand-alone accumulator's arithmetic, ``accumulate.chunked_lanes``), so the codes here are
+the codes the array produces.  Both run on the compiled kernel of ``sim.kernel``.  Tiles run back to back through the same
 PEs; in ``sr`` mode the PE's PRNGs run on across tiles.
 
 PRNG seeds (DESIGN.md section 3, flat index ``p = i * cols + j``): the inner roundings
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpforge.sim import accumulate, arith
+from fpforge.sim import arith, kernel
 from fpforge.sim.accumulate import check_chunk
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed
+from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed, instance_seeds
 from fpforge.sim.rounding import check_rounding
 
 __all__ = ["ArrayConfig", "ErrorReport", "systolic", "matmul", "error_report", "tiles"]
@@ -137,18 +137,17 @@ def systolic(A_codes, B_codes, cfg: ArrayConfig, report: bool = False):
 
 
 def _pe_sums(a, b, lengths, cfg: ArrayConfig, rows: int, cols: int) -> np.ndarray:
-    """``(tiles, rows, cols)`` sums with ``cfg``'s arithmetic: lane p = i * cols + j
-    accumulates row i of ``a`` times column j of ``b`` in streams of ``lengths``, with
-    the seeds of PE p of a rows x cols array."""
-    a_lanes = np.repeat(a, cols, axis=0)
-    b_lanes = np.tile(b.T, (rows, 1))
-    seeds = [_seed_pair(cfg.seed, rows * cols, p) for p in range(rows * cols)]
-    sums = accumulate.chunked_lanes(
-        (a_lanes, b_lanes), None, cfg.acc_fmt, cfg.chunk, cfg.rounding, cfg.saturate,
-        lengths=lengths, products=True, a_fmt=cfg.a_fmt, b_fmt=cfg.b_fmt,
-        seeds=[s for s, _ in seeds], fold_seeds=[f for _, f in seeds],
-        rand_bits=cfg.rand_bits)
-    return sums.T.reshape(len(lengths), rows, cols)
+    """``(tiles, rows, cols)`` sums with ``cfg``'s arithmetic: output (i, j) accumulates
+    row i of ``a`` times column j of ``b`` in streams of ``lengths``, with the seeds of
+    PE p = i * cols + j of a rows x cols array (module docstring), on the compiled kernel
+    (``sim.kernel``)."""
+    arith.check_product_width(cfg.a_fmt, cfg.b_fmt)
+    p = np.arange(rows * cols).reshape(rows, cols)
+    values = kernel.gemm(kernel.code_values(a, cfg.a_fmt), kernel.code_values(b, cfg.b_fmt),
+                         lengths, cfg.a_fmt, cfg.b_fmt, cfg.acc_fmt, cfg.chunk, cfg.rounding,
+                         cfg.saturate, cfg.rand_bits, instance_seeds(cfg.seed, p),
+                         instance_seeds(cfg.seed, rows * cols + p))
+    return kernel.value_codes(values, cfg.acc_fmt).astype(cfg.acc_fmt.dtype)
 
 
 def matmul(A_codes, B_codes, a_fmt, b_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
