@@ -2,10 +2,11 @@
 
 One accumulation step is ``z := round(a * b + z)``, the exact product plus the register,
 rounded once into the accumulator format (``b = 1`` for a plain sum and for a chunk fold);
-this module runs such steps for many independent accumulators in compiled loops, using both
-cores, and returns the registers' values.  It gives the codes of the numpy kernel it
-replaced (every step through the golden ``arith.fma``/``arith.add``, kept as the test
-reference ``tests/lanes_reference.py``) bit for bit, for every format, mode and option:
+this module runs such steps for many independent accumulators in compiled loops on every
+core (``sim.parallel``) and returns the registers' values.  It gives the codes of the numpy
+kernel it replaced (every step through the golden ``arith.fma``/``arith.add``, kept as the
+test reference ``tests/lanes_reference.py``) bit for bit, for every format, mode and
+option:
 
 * every register holds its value as a float64, which is exact (every format's values are
   float64 values: ``FloatFormat``'s invariant); NaN and Inf are float64 NaN and Inf, and
@@ -18,11 +19,12 @@ reference ``tests/lanes_reference.py``) bit for bit, for every format, mode and 
   format triple), the sum is exact (statically, when every sum of a product and a register
   spans at most 53 bits, e.g. fp8 x fp8 + fp16; otherwise per step, the TwoSum error being
   zero), ``s`` lies in the accumulator's normal range and the rounded result does not
-  exceed its max;
-* **exact path** (every other step: zeros, subnormal results, overflow, NaN/Inf, inexact
-  float64 sums, products wider than 53 bits, accumulators of 52 fraction bits): the golden
-  model's integer arithmetic (``arith._exact_sum`` and ``rounding._round_core``) ported to
-  scalar code, on the operands' integer significands.
+  exceed its max, or ``s`` is an exact zero (float64 gives it the reference's sign in
+  every mode but rdn);
+* **exact path** (every other step: rdn zeros, subnormal results, overflow, NaN/Inf,
+  inexact float64 sums, products wider than 53 bits, accumulators of 52 fraction bits):
+  the golden model's integer arithmetic (``arith._exact_sum`` and ``rounding._round_core``)
+  ported to scalar code, on the operands' integer significands.
 
 ``sr`` draws come from per-accumulator xorshift32 states (``sim.prng``) stepped once per
 rounding, so each register consumes its stream in input order exactly as the reference does.
@@ -31,8 +33,6 @@ rounding, so each register consumes its stream in input order exactly as the ref
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -41,11 +41,12 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from fpforge.sim import parallel
 from fpforge.sim.formats import FloatFormat
 from fpforge.sim.rounding import ALL_ROUNDING_MODES
 
-__all__ = ["Path", "MODE_IDS", "gemm", "streams", "advance", "value_codes", "code_values",
-           "KEEP_MORE_BITS"]
+__all__ = ["Path", "MODE_IDS", "Registers", "gemm", "streams", "advance", "value_codes", "code_values",
+           "value_table", "KEEP_MORE_BITS"]
 
 #: rounding mode -> the kernel's integer id
 MODE_IDS = {m: i for i, m in enumerate(ALL_ROUNDING_MODES)}
@@ -297,6 +298,7 @@ def _fast_pass(xs, x, z, n, st, bad, c, acc, rnd):
     r_mask = np.int64(-1) if sr else np.int64(0)
     e_mask = _IABS if twosum else np.int64(0)
     sign_dir = np.int64(-1) if dir_neg else np.int64(0)
+    zero_ok = not dir_neg  # directed sign True only for rdn
     below_inf = _IINF - 1
     any_bad = np.int64(0)
     for j in range(n):
@@ -313,8 +315,11 @@ def _fast_pass(xs, x, z, n, st, bad, c, acc, rnd):
         inc = (inc0 + (((mag >> sh) & 1) & odd_mask) + ((r << lsh) >> rsh)
                + (dir_mask & ~((bits >> 63) ^ sign_dir)))
         rounded = (mag + inc) & keep
-        # negative unless exact, in the normal range and not above max
+        # negative unless exact, in the normal range and not above max, or an exact zero
+        # whose float64 sign is the reference's (all modes but rdn)
         t = (mag - low) | (below_inf - mag) | (high - rounded) | -err
+        if mag == 0 and zero_ok:
+            t = np.int64(0)
         z[j] = _ifloat(rounded | (bits - mag)) if t >= 0 else zj
         bad[j] = t
         any_bad |= t
@@ -387,36 +392,34 @@ _UNIT_BLOCK = 512
 
 
 @njit(nogil=True, cache=True)
-def _lockstep(xa, xb, products, chunk, acc, rnd, mac, fold, st0, fst0, taps, out, lo, hi):
-    """Units lo <= u < hi in lockstep: unit u sums the column xa[:, u] of operand values,
-    times xb[:, u] with ``products``; out[u, q] := its result after taps[q] inputs (after
-    all when ``taps`` is empty); st0/fst0[u]: PRNG states at the start.  Returns the
-    number of reference errors."""
+def _lockstep(xa, xb, products, chunk, acc, rnd, mac, fold, inner, outer, st, fst, k0, total,
+              taps, out, lo, hi):
+    """Units lo <= u < hi in lockstep, resumed after k0 of their ``total`` inputs: unit u
+    sums the column xa[:, u] of operand values (times xb[:, u] with ``products``) into its
+    registers inner[u], outer[u] with PRNG states st[u], fst[u] (all updated in place);
+    out[u, q] := its result after taps[q] inputs, for the taps among these steps.
+    Returns the number of reference errors."""
     length = xa.shape[0]
     width = min(hi - lo, _UNIT_BLOCK)
-    inner, outer = np.zeros(width), np.zeros(width)
     x, y = np.empty(width), np.ones(width)
     bad = np.empty(width, dtype=np.int64)
     errors = 0
     for b0 in range(lo, hi, width):
         n = min(hi, b0 + width) - b0
-        st, fst = st0[b0:b0 + n].copy(), fst0[b0:b0 + n].copy()
-        inner[:] = 0.0
-        outer[:] = 0.0
-        q = 0
+        zi, zo = inner[b0:b0 + n], outer[b0:b0 + n]
+        si, so = st[b0:b0 + n], fst[b0:b0 + n]
         for k in range(length):
+            step = k0 + k + 1  # inputs summed after this step
             x[:n] = xa[k, b0:b0 + n]
             if products:
                 y[:n] = xb[k, b0:b0 + n]
-            errors += _mac(1.0, x, y, products, inner, n, st, bad, mac, acc, rnd)
-            if chunk and ((k + 1) % chunk == 0 or k == length - 1):
-                errors += _mac(1.0, inner, y, False, outer, n, fst, bad, fold, acc, rnd)
-                inner[:n] = 0.0
-            if q < taps.size and k + 1 == taps[q]:
-                out[b0:b0 + n, q] = outer[:n] if chunk else inner[:n]
-                q += 1
-        if taps.size == 0:
-            out[b0:b0 + n, 0] = outer[:n] if chunk else inner[:n]
+            errors += _mac(1.0, x, y, products, zi, n, si, bad, mac, acc, rnd)
+            if chunk and (step % chunk == 0 or step == total):
+                errors += _mac(1.0, zi, y, False, zo, n, so, bad, fold, acc, rnd)
+                zi[:] = 0.0
+            for q in range(taps.size):
+                if taps[q] == step:
+                    out[b0:b0 + n, q] = zo if chunk else zi
     return errors
 
 
@@ -497,28 +500,10 @@ def _args(mac: Path, acc: FloatFormat, chunk: int, rounding: str, saturate: bool
             mac.args(rounding, rand_bits), Path.of(acc, None, acc).args(rounding, rand_bits))
 
 
-_POOL: list = []
-
-
-def _threads() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else os.cpu_count() or 1)
-
-
 def _parallel(kernel, n: int, *args) -> None:
-    """``kernel(*args, lo, hi)`` over [0, n) in one block per core, on threads (the
-    kernels release the GIL); ValueError where the reference raises."""
-    parts = min(_threads(), n)
-    bounds = [n * p // parts for p in range(parts + 1)]
-    if parts <= 1:
-        errors = kernel(*args, 0, n)
-    else:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(_threads(), thread_name_prefix="fpforge-kernel"))
-        futures = [_POOL[0].submit(kernel, *args, lo, hi)
-                   for lo, hi in zip(bounds[:-1], bounds[1:])]
-        errors = sum(f.result() for f in futures)
-    if errors:
+    """``kernel(*args, lo, hi)`` on every core (``parallel.run``); ValueError where the
+    reference raises."""
+    if parallel.run(kernel, n, *args):
         raise ValueError(KEEP_MORE_BITS)
 
 
@@ -552,6 +537,41 @@ def advance(seeds, offsets) -> np.ndarray:
     return out
 
 
+class Registers:
+    """``units`` chunk-based accumulators in lockstep, fed their inputs block by block
+    (:meth:`feed`), each summing ``total`` inputs from +0: operands of ``a_fmt`` (times
+    ``b_fmt`` operands: exact products), rounding into ``acc``.  ``states`` /
+    ``fold_states``: their PRNG states at the start (``sr``).  :attr:`tapped` holds, for
+    every unit, its result after each of ``taps`` inputs (increasing; after all ``total``
+    when there are none)."""
+
+    def __init__(self, units: int, a_fmt: FloatFormat, b_fmt: FloatFormat | None,
+                 acc: FloatFormat, chunk: int, rounding: str, saturate: bool, rand_bits: int,
+                 total: int, taps=None, states=1, fold_states=1):
+        self.acc, self.total, self.done = acc, int(total), 0
+        self.products = b_fmt is not None
+        self.inner, self.outer = np.zeros(units), np.zeros(units)
+        self.states = _states(states, (units,)).copy()
+        self.fold_states = _states(fold_states, (units,)).copy()
+        self.taps = np.asarray([total] if taps is None else taps, dtype=np.int64)
+        self.tapped = np.full((units, self.taps.size), np.nan)
+        self._args = _args(Path.of(a_fmt, b_fmt, acc), acc, chunk, rounding, saturate,
+                           rand_bits)
+
+    def feed(self, xa: np.ndarray, xb: np.ndarray | None = None) -> None:
+        """The next ``len(xa)`` inputs of every unit: operand values ``(steps, units)``
+        (and ``xb`` alike for products)."""
+        xa = np.ascontiguousarray(xa, dtype=np.float64)
+        if xa.ndim != 2 or xa.shape[1] != self.inner.size \
+                or self.done + xa.shape[0] > self.total or (xb is None) == self.products:
+            raise ValueError("feed takes (steps, units) operand values within the total")
+        xb = np.ones((1, 1)) if xb is None else np.ascontiguousarray(xb, dtype=np.float64)
+        _parallel(_lockstep, self.inner.size, xa, xb, self.products, *self._args, self.inner,
+                  self.outer, self.states, self.fold_states, self.done, self.total, self.taps,
+                  self.tapped)
+        self.done += xa.shape[0]
+
+
 def streams(xa: np.ndarray, xb: np.ndarray | None, a_fmt: FloatFormat,
             b_fmt: FloatFormat | None, acc: FloatFormat, lengths, chunk: int, rounding: str,
             saturate: bool, rand_bits: int, states=1, fold_states=1, taps=None) -> np.ndarray:
@@ -565,13 +585,9 @@ def streams(xa: np.ndarray, xb: np.ndarray | None, a_fmt: FloatFormat,
     n_lanes, n_streams = xa.shape[0], lengths.size
     states = _states(states, (n_lanes, n_streams))
     fold_states = _states(fold_states, (n_lanes, n_streams))
-    taps = np.asarray([] if taps is None else taps, dtype=np.int64)
-    products = xb is not None
     va = code_values(xa, a_fmt)
-    vb = code_values(xb, b_fmt) if products else None
-    args = _args(Path.of(a_fmt, b_fmt if products else None, acc), acc, chunk, rounding,
-                 saturate, rand_bits)
-    out = np.empty((n_lanes, n_streams, max(taps.size, 1)))
+    vb = code_values(xb, b_fmt) if xb is not None else None
+    out = np.empty((n_lanes, n_streams, 1 if taps is None else len(taps)))
     for length in np.unique(lengths):
         # the units (lane, stream) of this length side by side, lane-major
         sel = np.flatnonzero(lengths == length)
@@ -579,14 +595,14 @@ def streams(xa: np.ndarray, xb: np.ndarray | None, a_fmt: FloatFormat,
         units = n_lanes * sel.size
 
         def lay_out(values):
-            return np.ascontiguousarray(np.moveaxis(values[:, cols], 0, 1).reshape(length, units))
+            return np.moveaxis(values[:, cols], 0, 1).reshape(length, units)
 
-        res = np.empty((units, out.shape[2]))
-        _parallel(_lockstep, units, lay_out(va), lay_out(vb) if products else np.ones((1, 1)),
-                  products, *args, states[:, sel].reshape(units),
-                  fold_states[:, sel].reshape(units), taps, res)
-        out[:, sel] = res.reshape(n_lanes, sel.size, -1)
-    return out if taps.size else out[..., 0]
+        regs = Registers(units, a_fmt, b_fmt if xb is not None else None, acc, chunk,
+                         rounding, saturate, rand_bits, length, taps,
+                         states[:, sel].reshape(units), fold_states[:, sel].reshape(units))
+        regs.feed(lay_out(va), None if vb is None else lay_out(vb))
+        out[:, sel] = regs.tapped.reshape(n_lanes, sel.size, -1)
+    return out if taps is not None else out[..., 0]
 
 
 _TABLES: dict = {}
