@@ -100,16 +100,15 @@ def cutoff_table(pts: list[dict]) -> str:
         mine = sorted((p for p in pts if p["chunk"] == chunk and p["n"] == RESOLVE_AT),
                       key=lambda p: p["m_acc"])
         keeps = [p["m_acc"] for p in mine if verdict(p) == "keeps 0.999"]
-        # the measured need: from which m_acc on no width loses more
-        loses = [p["m_acc"] for p in mine if verdict(p) != "keeps 0.999"]
-        need = max(loses) + 1 if loses else min(p["m_acc"] for p in mine)
+        loses = [p["m_acc"] for p in mine if verdict(p) == "loses more"]
         for p in mine:
             rows.append([("plain" if chunk == 0 else f"chunk {chunk}"), p["m_acc"],
                          f"{p['predicted']:.4f}", f"{p['measured']:.4f} ± {p['stderr']:.4f}",
                          f"{p['trials']:,}", verdict(p)])
         rows.append([("plain" if chunk == 0 else f"chunk {chunk}"), "**fewest bits**",
                      f"model {min_m_acc(RESOLVE_AT, M_P, chunk, CUTOFF)}",
-                     f"measured {need}" + ("" if keeps else " (none kept it)"), "", ""])
+                     f"measured: below up to {max(loses) if loses else '-'}, kept from "
+                     f"{min(keeps) if keeps else '-'}", "", ""])
     return markdown_table(["accumulation", "m_acc", "predicted VRR", "measured VRR ± 1 s.e.",
                            "trials", "at 2^20"], rows)
 
