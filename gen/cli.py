@@ -9,7 +9,10 @@
     fpforge sweep SWEEP.toml [-j N] [--executor local|dask] [--scheduler ADDR] [-o DIR]
     fpforge vrr --length N --m-acc M [--m-p P] [--chunk C] [--json]
     fpforge recommend --length N [--m-p P] [--chunk C] [--cutoff F]
-                      [--operand FMT] [--acc-exp E] [--no-area] [--json]
+                      [--operand FMT] [--acc-exp E] [--no-area] [--no-check] [--json]
+    fpforge gemm A.npy B.npy --a FMT --b FMT --acc FMT [--chunk C] [--rounding M]
+                 [--seed S] [--rand-bits R] [--saturate] [--codes] [-o C.npy] [--json]
+                 [--no-progress]
 
 UNIT is one of the registry's units (``fpforge gen --help``); e.g. ``mul`` and ``add``
 take ``--a FMT --b FMT --out FMT [--rounding M] [--saturate] [--flags] [--pipeline N]``
@@ -31,6 +34,7 @@ from pathlib import Path
 from fpforge.gen.sweep_run import EXECUTORS
 from fpforge.gen.synth import SynthesisError
 from fpforge.gen.units import UNITS, format_option, nonneg_int_option
+from fpforge.sim.rounding import ALL_ROUNDING_MODES
 
 __all__ = ["main"]
 
@@ -141,7 +145,33 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--acc-exp", type=_pos_int, default=6, metavar="E",
                    help="exponent bits of the suggested accumulator (default 6)")
     p.add_argument("--no-area", action="store_true", help="skip the MAC's synthesis")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the Monte Carlo check of the model's answer (model only)")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("gemm", allow_abbrev=False,
+                       help="emulated low-precision GEMM of two .npy matrices, bit-exact "
+                            "with the array's PEs, and its error against float64")
+    p.add_argument("a_file", type=Path, metavar="A.npy", help="M x K matrix")
+    p.add_argument("b_file", type=Path, metavar="B.npy", help="K x N matrix")
+    for name, what in (("a", "A's"), ("b", "B's"), ("acc", "the accumulator's (and C's)")):
+        p.add_argument(f"--{name}", type=format_option, required=True, metavar="FMT",
+                       help=f"{what} format")
+    p.add_argument("--chunk", type=nonneg_int_option, default=0, metavar="C",
+                   help="chunk size of chunk-based accumulation (0: none, default)")
+    p.add_argument("--rounding", choices=ALL_ROUNDING_MODES, default="rne",
+                   help="rounding of every accumulation step (default rne)")
+    p.add_argument("--seed", type=int, default=1, metavar="S", help="sr: PRNG seed")
+    p.add_argument("--rand-bits", type=int, default=16, metavar="R",
+                   help="sr: random bits per rounding (default 16)")
+    p.add_argument("--saturate", action="store_true",
+                   help="overflow to +-max, in the accumulator and when rounding inputs")
+    p.add_argument("--codes", action="store_true",
+                   help="A, B (and -o C) are integer codes of their formats, not values")
+    p.add_argument("-o", "--output", type=Path, metavar="C.npy",
+                   help="write C: float64 values, or acc codes with --codes")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return top
 
 
@@ -291,9 +321,20 @@ def _cmd_vrr(args) -> int:
     return 0
 
 
+def _check_text(check) -> str:
+    """How the Monte Carlo check settled on its width, in words."""
+    m, trials, ratio, err = check.tried[-1]
+    text = f"Monte Carlo check: measured VRR {ratio:.5f} ± {err:.5f} over {trials:,} trials"
+    for m_low, t_low, r_low, e_low in check.tried[:-1]:
+        text += (f"; m_acc {m_low} measured {r_low:.5f} ± {e_low:.5f} ({t_low:,} trials), "
+                 "below the cutoff")
+    return text
+
+
 def _cmd_recommend(args) -> int:
     from fpforge.sim.formats import FloatFormat, parse
     from fpforge.sim.vrr import min_m_acc, product_bits, variance_lost
+    from fpforge.sim.vrr_measure import MAX_M_P, check_m_acc
     operand = args.operand or parse("fp8_e5m2")
     exact_bits = product_bits(operand)
     if args.m_p is not None and args.m_p != exact_bits and (args.operand or not args.no_area):
@@ -302,10 +343,22 @@ def _cmd_recommend(args) -> int:
                          f"--operand with {args.m_p} bits of product, or --no-area")
     m_p = exact_bits if args.m_p is None else args.m_p
     FloatFormat(args.acc_exp, 1)  # a bad exponent fails before the model runs
-    m_acc = min_m_acc(args.length, m_p, args.chunk, args.cutoff)
+    model = min_m_acc(args.length, m_p, args.chunk, args.cutoff)
+    check, m_acc = None, model
+    if args.no_check:
+        source = "model (Monte Carlo check skipped: --no-check)"
+    elif m_p > MAX_M_P:
+        source = f"model (no Monte Carlo check for products wider than {MAX_M_P} bits)"
+    else:
+        check = check_m_acc(args.length, model, m_p, args.chunk, args.cutoff, args.acc_exp)
+        m_acc = check.m_acc
+        source = ("model, raised by the Monte Carlo check" if check.raised
+                  else "model, confirmed by the Monte Carlo check")
     acc = FloatFormat(args.acc_exp, m_acc)
     out = {"length": args.length, "m_p": m_p, "chunk": args.chunk,
-           "cutoff": args.cutoff, "m_acc": m_acc,
+           "cutoff": args.cutoff, "m_acc": m_acc, "model_m_acc": model, "source": source,
+           "check": None if check is None else
+           [{"m_acc": m, "trials": t, "vrr": r, "stderr": e} for m, t, r, e in check.tried],
            "variance_lost": float(variance_lost(args.length, m_acc, m_p, args.chunk)),
            "accumulator": acc.spec, "operand": str(operand), "mac_area": None}
     if not args.no_area:
@@ -320,13 +373,84 @@ def _cmd_recommend(args) -> int:
         print(json.dumps(out, sort_keys=True))
         return 0
     how = f"chunks of {args.chunk}" if args.chunk else "no chunking"
-    print(f"n={args.length}, m_p={m_p}, {how}: m_acc = {m_acc} (variance lost "
-          f"{out['variance_lost']:.3g} <= {args.cutoff:g} n); accumulator {acc.spec}")
+    print(f"n={args.length}, m_p={m_p}, {how}: m_acc = {m_acc} from the {source} (model: "
+          f"{model}, variance lost {float(variance_lost(args.length, model, m_p, args.chunk)):.3g}"
+          f" <= {args.cutoff:g} n); accumulator {acc.spec}")
+    if check is not None:
+        print(f"{_check_text(check)} (e{args.acc_exp}m{m_acc} accumulator, cutoff "
+              f"{1 - args.cutoff:g}: a width passes unless measured below it by more than "
+              "3 standard errors)")
     if out["mac_area"]:
         a = out["mac_area"]
         print(f"fused MAC {operand} x {operand} + {acc.spec}: {a['transistors']} "
               f"transistors, {a['cells']} cells, depth {a['depth']} ({a['module']}, "
               f"standard script)")
+    return 0
+
+
+#: ``fpforge gemm`` shows a progress bar from this many multiply-adds on
+GEMM_PROGRESS_MACS = 1 << 28
+
+
+def _error_line(label: str, rep) -> str:
+    return (f"{label}: max abs {rep.max_abs:.6g}, mean abs {rep.mean_abs:.6g}, relative "
+            f"Frobenius {rep.rel_fro:.6g}, non-finite {rep.nonfinite}")
+
+
+def _cmd_gemm(args) -> int:
+    from fpforge.gen.emit import write_files
+    from fpforge.gen.emulate import InputError, load_operand, npy_bytes, run
+    from fpforge.sim.gemm import ArrayConfig
+    try:
+        # every option checked as an array's arithmetic, before the matrices are read
+        ArrayConfig(1, 1, args.a, args.b, args.acc, args.chunk, args.rounding, args.seed,
+                    args.saturate, args.rand_bits)
+        a = load_operand(args.a_file, args.a, args.codes, args.saturate, "A")
+        b = load_operand(args.b_file, args.b, args.codes, args.saturate, "B")
+    except (InputError, ValueError) as exc:
+        raise UsageError(f"fpforge gemm: {exc}") from None
+    if args.output is not None and args.output.is_dir():
+        raise UsageError(f"fpforge gemm: -o {args.output} is a directory; give a file name")
+    (m, k), n = a.codes.shape, b.codes.shape[1]
+    bar = None
+    if not args.no_progress and m * k * n >= GEMM_PROGRESS_MACS:
+        from tqdm import tqdm
+        bar = tqdm(total=m, unit="row", desc="fpforge gemm", file=sys.stderr)
+    try:
+        result = run(a, b, args.acc, args.chunk, args.rounding, args.saturate, args.seed,
+                     args.rand_bits, progress=None if bar is None else
+                     (lambda done: bar.update(done - bar.n)))
+    except InputError as exc:
+        raise UsageError(f"fpforge gemm: {exc}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.output is not None:
+        out = result.codes if args.codes else args.acc.decode(result.codes)
+        try:
+            write_files(args.output.parent, {args.output.name: npy_bytes(out)})
+        except OSError as exc:
+            raise UsageError(f"fpforge gemm: cannot write {args.output}: "
+                             f"{exc.strerror or exc}") from None
+    report = {"m": m, "k": k, "n": n, "a": args.a.spec, "b": args.b.spec,
+              "acc": args.acc.spec, "chunk": args.chunk, "rounding": args.rounding,
+              "seed": args.seed, "saturate": args.saturate, "seconds": result.seconds,
+              "macs_per_s": m * k * n / result.seconds if result.seconds else None,
+              "error": result.error.as_dict(),
+              "error_vs_inputs": (result.error_vs_inputs.as_dict()
+                                  if result.error_vs_inputs else None),
+              "output": None if args.output is None else str(args.output)}
+    if args.json:
+        print(json.dumps(report, sort_keys=True))
+        return 0
+    how = f"chunks of {args.chunk}" if args.chunk else "no chunking"
+    print(f"C = A x B: ({m} x {k}) x ({k} x {n}), {args.a} x {args.b} -> {args.acc}, {how}, "
+          f"{args.rounding}: {m * k * n:,} MACs in {result.seconds:.3f} s")
+    print(_error_line("against float64 on the rounded operands", result.error))
+    if result.error_vs_inputs is not None:
+        print(_error_line("against float64 on the inputs as given", result.error_vs_inputs))
+    if args.output is not None:
+        print(f"wrote {args.output} ({'codes' if args.codes else 'float64 values'})")
     return 0
 
 
@@ -338,12 +462,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fpforge {__version__}")
             return 0
         if args.command is None:
-            raise UsageError("fpforge: give a command: formats, gen, area, verify, sweep, vrr "
-                             "or recommend (fpforge --help)")
+            raise UsageError("fpforge: give a command: formats, gen, area, verify, sweep, vrr, "
+                             "recommend or gemm (fpforge --help)")
         if args.command == "formats":
             return _cmd_formats(args)
         if args.command == "sweep":
             return _cmd_sweep(args)
+        if args.command == "gemm":
+            return _cmd_gemm(args)
         if args.command in ("vrr", "recommend"):
             try:
                 return (_cmd_vrr if args.command == "vrr" else _cmd_recommend)(args)

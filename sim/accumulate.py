@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpforge.sim import arith
+from fpforge.sim import arith, kernel
 from fpforge.sim.formats import parse
-from fpforge.sim.prng import draws, instance_seed
+from fpforge.sim.prng import check_rand_bits, check_seed, draws, instance_seed
+from fpforge.sim.rounding import check_rounding
 
-__all__ = ["chunked", "chunked_lanes", "axpy", "check_chunk"]
+__all__ = ["chunked", "chunked_lanes", "axpy", "check_chunk", "check_taps"]
 
 
 def check_chunk(chunk) -> int:
@@ -62,14 +63,18 @@ def chunked_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
     ``l`` sums its own inputs ``xs[l]`` (shape ``(L, total)``, or a pair ``(a, b)`` of such
     arrays with ``products``) in streams of the same ``lengths``; returns ``(L, streams)``
     codes.  ``sr``: lane ``l`` draws from the streams seeded ``seeds[l]`` (inner) and
-    ``fold_seeds[l]`` (folds), each in its own input order.
+    ``fold_seeds[l]`` (folds), each in its own input order (folds numbered stream by
+    stream).
 
     ``taps``: increasing input counts (each <= the shortest stream and, with chunking, a
     multiple of ``chunk``); returns ``(L, streams, len(taps))`` codes instead, the result
     each stream would have had had it ended after that many inputs.
+
+    Runs on the compiled kernel (``sim.kernel``, which says where its fast path applies).
     """
     acc_fmt = parse(acc_fmt)
     chunk = check_chunk(chunk)
+    check_rounding(rounding)
     if products:
         if a_fmt is None or b_fmt is None:
             raise ValueError("products=True needs a_fmt and b_fmt")
@@ -77,65 +82,42 @@ def chunked_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
         a, b = (np.asarray(v, dtype=np.uint64) for v in xs)
         if a.shape != b.shape or a.ndim != 2:
             raise ValueError("products: a and b must have the same length (shape (lanes, n))")
-        n_lanes, total = a.shape
+        arith.check_result_format(acc_fmt, a_fmt, b_fmt)
+        arith.check_product_width(a_fmt, b_fmt)
+        a, b = arith.check_codes(a, a_fmt, "a"), arith.check_codes(b, b_fmt, "b")
+        first, first_fmt, second, second_fmt = a, a_fmt, b, b_fmt
     else:
         in_fmt = parse(in_fmt)
         x = np.asarray(xs, dtype=np.uint64)
         if x.ndim != 2:
             raise ValueError("xs must have the shape (lanes, n)")
-        n_lanes, total = x.shape
+        arith.check_result_format(acc_fmt, in_fmt)
+        first, first_fmt, second, second_fmt = arith.check_codes(x, in_fmt, "x"), in_fmt, None, None
+    n_lanes, total = first.shape
     lengths = np.array([total] if lengths is None else lengths, dtype=np.int64)
     if lengths.size == 0 or lengths.min() < 1 or lengths.sum() != total:
         raise ValueError("lengths must be >= 1 and sum to the number of inputs")
-    tap_steps = _check_taps(taps, int(lengths.min()), chunk)
+    tap_steps = check_taps(taps, int(lengths.min()), chunk)
 
-    # Streams side by side: column j of step k is input k of stream j.  With chunking,
-    # stream j folds at step k when a chunk or the stream ends there; the folds are
-    # numbered in hardware order (stream by stream, by the input that ends the chunk), so
-    # that fold is number fold_base[j] + k // chunk.
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    n_streams, steps = lengths.size, int(lengths.max())
-    n_folds = -(-lengths // chunk) if chunk else np.zeros_like(lengths)
-    fold_base = np.concatenate([[0], np.cumsum(n_folds)[:-1]])
-    inner_rand = outer_rand = None
+    states = fold_states = 1
     if rounding == "sr":
+        check_rand_bits(rand_bits)
         if seeds is None or fold_seeds is None or len(seeds) != n_lanes \
                 or len(fold_seeds) != n_lanes:
             raise ValueError("sr needs one seed and one fold seed per lane")
-        inner_rand = np.stack([draws(s, total, rand_bits) for s in seeds])
-        outer_rand = np.stack([draws(s, max(int(n_folds.sum()), 1), rand_bits)
-                               for s in fold_seeds])
-
-    inner = np.zeros((n_lanes, n_streams), dtype=np.uint64)
-    outer = np.zeros((n_lanes, n_streams), dtype=np.uint64)
-    tapped = []
-    for k in range(steps):
-        live = np.flatnonzero(lengths > k)
-        pos = starts[live] + k
-        rand = None if inner_rand is None else inner_rand[:, pos]
-        if products:
-            inner[:, live] = arith.fma(a[:, pos], b[:, pos], inner[:, live], a_fmt, b_fmt,
-                                       acc_fmt, acc_fmt, rounding, saturate, rand=rand,
-                                       rand_bits=rand_bits)
-        else:
-            inner[:, live] = arith.add(x[:, pos], inner[:, live], in_fmt, acc_fmt, acc_fmt,
-                                       rounding, saturate, rand=rand, rand_bits=rand_bits)
-        folding = (live if (k + 1) % chunk == 0 else np.flatnonzero(lengths == k + 1)) \
-            if chunk else ()
-        if len(folding):
-            rand = None if outer_rand is None else outer_rand[:, fold_base[folding] + k // chunk]
-            outer[:, folding] = arith.add(inner[:, folding], outer[:, folding], acc_fmt,
-                                          acc_fmt, acc_fmt, rounding, saturate, rand=rand,
-                                          rand_bits=rand_bits)
-            inner[:, folding] = 0
-        if k + 1 in tap_steps:
-            tapped.append((inner if chunk == 0 else outer).copy())
-    if taps is not None:
-        return np.stack(tapped, axis=-1).astype(acc_fmt.dtype)
-    return (inner if chunk == 0 else outer).astype(acc_fmt.dtype)
+        # each stream starts where the lane's draws stand after the streams before it
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        n_folds = -(-lengths // chunk) if chunk else np.zeros_like(lengths)
+        states = kernel.advance([check_seed(s) for s in seeds], starts)
+        fold_states = kernel.advance([check_seed(s) for s in fold_seeds],
+                                     np.concatenate([[0], np.cumsum(n_folds)[:-1]]))
+    values = kernel.streams(first, second, first_fmt, second_fmt, acc_fmt, lengths, chunk,
+                            rounding, saturate, rand_bits, states, fold_states,
+                            sorted(tap_steps) if taps is not None else None)
+    return kernel.value_codes(values, acc_fmt).astype(acc_fmt.dtype)
 
 
-def _check_taps(taps, shortest: int, chunk: int) -> frozenset:
+def check_taps(taps, shortest: int, chunk: int) -> frozenset:
     if taps is None:
         return frozenset()
     taps = [int(t) for t in taps]

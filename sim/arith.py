@@ -16,7 +16,7 @@ from fpforge.sim.rounding import (FLAG_BITS, Raw, bit_length, blocks, check_rand
                                   low_mask, round_raw, shr)
 
 __all__ = ["Operand", "unpack", "mul", "add", "fma", "all_pairs", "check_codes",
-           "check_result_format"]
+           "check_result_format", "check_product_width"]
 
 _U64 = np.uint64
 
@@ -278,6 +278,15 @@ def _add_kernel(a_fmt, b_fmt, rounding):
         raw.sign = np.where(x.is_inf, x.sign, np.where(y.is_inf, y.sign, raw.sign))
         return raw, _nv(invalid, _signaling(x, a, a_fmt), _signaling(y, b, b_fmt))
     return kernel
+
+
+def check_product_width(a_fmt: FloatFormat, b_fmt: FloatFormat) -> None:
+    """The accumulation kernel (``sim.kernel``: the accumulators and GEMMs of exact
+    products) holds significand products of at most 62 bits (a and b precisions summing
+    to at most 62); :func:`fma` itself takes wider ones."""
+    if a_fmt.precision + b_fmt.precision > _SUM_TOP:
+        raise ValueError(f"accumulating {a_fmt} x {b_fmt} products: the significand product "
+                         f"is wider than the {_SUM_TOP} bits the accumulation kernel holds")
 
 
 def fma(a, b, c, a_fmt, b_fmt, c_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,

@@ -1,9 +1,9 @@
 """Golden GEMM of the output-stationary systolic array (``rtl/systolic.py``).
 
 PE (i, j) of an R x C array owns C[i, j]: for every tile it accumulates the exact products
-A[i, k] * B[k, j] for k = 0..K-1 in that order with chunk-based accumulation
-(``accumulate.chunked_lanes``, the same kernel as the stand-alone accumulator), so the
-codes here are the codes the array produces.  Tiles run back to back through the same
+A[i, k] * B[k, j] for k = 0..K-1 in that order with chunk-based accumulation (the
+stand-alone accumulator's arithmetic, ``accumulate.chunked_lanes``), so the codes here are
+the codes the array produces.  Both run on the compiled kernel of ``sim.kernel``.  Tiles run back to back through the same
 PEs; in ``sr`` mode the PE's PRNGs run on across tiles.
 
 PRNG seeds (DESIGN.md section 3, flat index ``p = i * cols + j``): the inner roundings
@@ -18,13 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpforge.sim import accumulate, arith
+from fpforge.sim import arith, kernel
 from fpforge.sim.accumulate import check_chunk
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed
+from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed, instance_seeds
 from fpforge.sim.rounding import check_rounding
 
-__all__ = ["ArrayConfig", "ErrorReport", "systolic", "matmul", "error_report", "tiles"]
+__all__ = ["ArrayConfig", "ErrorReport", "systolic", "matmul", "error_report", "compare",
+           "tiles", "PROGRESS_MACS"]
 
 
 def _check_dim(name: str, value) -> int:
@@ -136,29 +137,37 @@ def systolic(A_codes, B_codes, cfg: ArrayConfig, report: bool = False):
     return (codes, error_report(A_codes, B_codes, codes, cfg)) if report else codes
 
 
-def _pe_sums(a, b, lengths, cfg: ArrayConfig, rows: int, cols: int) -> np.ndarray:
-    """``(tiles, rows, cols)`` sums with ``cfg``'s arithmetic: lane p = i * cols + j
-    accumulates row i of ``a`` times column j of ``b`` in streams of ``lengths``, with
-    the seeds of PE p of a rows x cols array."""
-    a_lanes = np.repeat(a, cols, axis=0)
-    b_lanes = np.tile(b.T, (rows, 1))
-    seeds = [_seed_pair(cfg.seed, rows * cols, p) for p in range(rows * cols)]
-    sums = accumulate.chunked_lanes(
-        (a_lanes, b_lanes), None, cfg.acc_fmt, cfg.chunk, cfg.rounding, cfg.saturate,
-        lengths=lengths, products=True, a_fmt=cfg.a_fmt, b_fmt=cfg.b_fmt,
-        seeds=[s for s, _ in seeds], fold_seeds=[f for _, f in seeds],
-        rand_bits=cfg.rand_bits)
-    return sums.T.reshape(len(lengths), rows, cols)
+def _pe_sums(a, b, lengths, cfg: ArrayConfig, rows: int, cols: int,
+             row0: int = 0) -> np.ndarray:
+    """``(tiles, len(a), cols)`` sums with ``cfg``'s arithmetic: output (i, j) accumulates
+    row i of ``a`` times column j of ``b`` in streams of ``lengths``, with the seeds of
+    PE p = (row0 + i) * cols + j of a rows x cols array (module docstring), on the compiled
+    kernel (``sim.kernel``)."""
+    arith.check_product_width(cfg.a_fmt, cfg.b_fmt)
+    p = (row0 + np.arange(a.shape[0]))[:, None] * cols + np.arange(cols)
+    values = kernel.gemm(kernel.code_values(a, cfg.a_fmt), kernel.code_values(b, cfg.b_fmt),
+                         lengths, cfg.a_fmt, cfg.b_fmt, cfg.acc_fmt, cfg.chunk, cfg.rounding,
+                         cfg.saturate, cfg.rand_bits, instance_seeds(cfg.seed, p),
+                         instance_seeds(cfg.seed, rows * cols + p))
+    return kernel.value_codes(values, cfg.acc_fmt).astype(cfg.acc_fmt.dtype)
+
+
+#: with a progress callback, ``matmul`` reports after about this many MACs
+PROGRESS_MACS = 1 << 26
 
 
 def matmul(A_codes, B_codes, a_fmt, b_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
-           saturate: bool = False, seed: int = 1, rand_bits: int = 16) -> np.ndarray:
+           saturate: bool = False, seed: int = 1, rand_bits: int = 16,
+           progress=None) -> np.ndarray:
     """Emulated low-precision GEMM of any size: ``(M, K) x (K, N)`` codes -> ``(M, N)``
     ``acc_fmt`` codes, each C[i, j] computed as a PE of the systolic array computes it
     (exact products A[i, k] * B[k, j] for k = 0..K-1 in order, one fused rounding per
     step, chunk-based accumulation).  ``sr``: output p = i * N + j draws from
     ``instance_seed(seed, p)`` and its folds from ``instance_seed(seed, M * N + p)``, so
-    for M, N <= 64 the codes equal :func:`systolic`'s on an M x N array."""
+    for M, N <= 64 the codes equal :func:`systolic`'s on an M x N array.
+
+    ``progress``: called as ``progress(rows_done)`` after each block of rows (about
+    ``PROGRESS_MACS`` multiply-adds); the codes are the same."""
     a = np.asarray(A_codes)
     b = np.asarray(B_codes)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or a.shape[1] < 1 \
@@ -169,7 +178,16 @@ def matmul(A_codes, B_codes, a_fmt, b_fmt, acc_fmt, chunk: int = 0, rounding: st
     cfg = ArrayConfig(1, 1, a_fmt, b_fmt, acc_fmt, chunk, rounding, seed, saturate, rand_bits)
     a = arith.check_codes(a, cfg.a_fmt, "A")
     b = arith.check_codes(b, cfg.b_fmt, "B")
-    return _pe_sums(a, b, [a.shape[1]], cfg, a.shape[0], b.shape[1])[0]
+    (m, k), n = a.shape, b.shape[1]
+    if progress is None:
+        return _pe_sums(a, b, [k], cfg, m, n)[0]
+    out = np.empty((m, n), dtype=cfg.acc_fmt.dtype)
+    step = max(1, PROGRESS_MACS // (k * n))
+    for lo in range(0, m, step):
+        hi = min(m, lo + step)
+        out[lo:hi] = _pe_sums(a[lo:hi], b, [k], cfg, m, n, row0=lo)[0]
+        progress(hi)
+    return out
 
 
 def error_report(A_codes, B_codes, C_codes, cfg: ArrayConfig) -> ErrorReport:
@@ -182,7 +200,12 @@ def error_report(A_codes, B_codes, C_codes, cfg: ArrayConfig) -> ErrorReport:
     c = arith.check_codes(C_codes, cfg.acc_fmt, "C")
     if c.shape != (exact.shape[1:] if _single(A_codes, B_codes) else exact.shape):
         raise ValueError(f"C has the shape {c.shape}; the tiles give {exact.shape}")
-    got = cfg.acc_fmt.decode(c).reshape(exact.shape)
+    return compare(cfg.acc_fmt.decode(c).reshape(exact.shape), exact)
+
+
+def compare(got: np.ndarray, exact: np.ndarray) -> ErrorReport:
+    """The :class:`ErrorReport` of result values ``got`` against the float64 values
+    ``exact`` of the same shape."""
     ok = np.isfinite(exact) & np.isfinite(got)
     err = np.abs(got[ok] - exact[ok])
     norm = float(np.sqrt(np.sum(exact[ok] ** 2)))

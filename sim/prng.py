@@ -18,8 +18,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["SEED_STRIDE", "check_seed", "check_rand_bits", "instance_seed", "xorshift32",
-           "draws", "Xorshift32Stream"]
+__all__ = ["SEED_STRIDE", "check_seed", "check_rand_bits", "instance_seed", "instance_seeds",
+           "xorshift32", "draws", "Xorshift32Stream"]
 
 SEED_STRIDE = 0x9E3779B9
 """Seed increment between consecutive unit instances (2**32 / golden ratio)."""
@@ -67,6 +67,17 @@ def instance_seed(seed: int, index: int = 0) -> int:
     seed = check_seed(seed)
     index = _check_count(index, "instance index")
     return ((seed + index * SEED_STRIDE) & _MASK) or 1
+
+
+def instance_seeds(seed: int, index) -> np.ndarray:
+    """:func:`instance_seed` for an integer array of instance indices (uint64 seeds)."""
+    seed = check_seed(seed)
+    index = np.asarray(index)
+    if not np.issubdtype(index.dtype, np.integer) or (index.size and index.min() < 0):
+        raise ValueError("instance indices must be integers >= 0")
+    out = (np.uint64(seed) + index.astype(np.uint64) * np.uint64(SEED_STRIDE)) \
+        & np.uint64(_MASK)
+    return np.where(out == 0, np.uint64(1), out)
 
 
 def _step_int(x: int) -> int:

@@ -345,8 +345,8 @@ def round_float64(values, fmt: FloatFormat, rounding: str = "rne",
         blk = bits[b]
         sign = (blk >> _U64(63)) == 1
         packed = blk & _U64((1 << 63) - 1)
-        # (binary64 itself: nothing to discard)
-        rounded = _round_at(packed, shift, sign, None, rounding) if shift else packed
+        # a 52-bit fraction (binary64's own) keeps every bit: nothing to round
+        rounded = packed if m == _F64_FRAC else _round_at(packed, shift, sign, None, rounding)
         if rebias is None:
             mag = rounded + _U64((fmt.bias - _F64_BIAS) << m)
         else:

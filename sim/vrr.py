@@ -35,10 +35,9 @@ for a length is the smallest m_acc from which on v(n) <= ``cutoff`` * n (default
 the answer does not hinge on its exact value.  (The paper's own cutoff could not be
 checked; this is our reading of "the knee".)
 
-:func:`measure_vrr` is the Monte Carlo side: Gaussian products rounded to m_p mantissa bits,
-summed by the golden accumulator (:func:`fpforge.sim.accumulate.chunked`, rne, wide exponent)
-in many independent trials, VRR = sum of squared computed sums / sum of squared exact sums,
-with its standard error.  :func:`agrees` is the stated tolerance between the two.
+``fpforge.sim.vrr_measure`` is the Monte Carlo side (Gaussian products rounded to m_p
+mantissa bits, summed by the golden accumulator in many independent trials);
+:func:`agrees` is the stated tolerance between the two.
 """
 
 from __future__ import annotations
@@ -46,10 +45,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erfc
 
-from fpforge.sim.accumulate import chunked
 from fpforge.sim.formats import FloatFormat
 
-__all__ = ["vrr", "variance_lost", "min_m_acc", "product_bits", "measure_vrr", "agrees",
+__all__ = ["vrr", "variance_lost", "min_m_acc", "product_bits", "agrees",
            "MAX_LENGTH", "MAX_M_ACC", "VALID_FROM", "SLACK"]
 
 #: longest accumulation the model evaluates (its sum over i runs to n)
@@ -188,52 +186,9 @@ def product_bits(operand: FloatFormat) -> int:
     return 2 * operand.man_bits + 1
 
 
-def measure_vrr(lengths, m_acc: int, m_p: int = 5, chunk: int = 0, trials: int = 256,
-                seed: int = 1, exp_bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Monte Carlo VRR for each of the increasing ``lengths`` (multiples of ``chunk``):
-    ``trials`` independent streams of N(0,1) products rounded (rne) to ``m_p`` mantissa
-    bits, summed with rne by the golden accumulator of ``m_acc`` mantissa and ``exp_bits``
-    exponent bits.  Returns ``(vrr, stderr)`` per length: vrr = sum(computed^2) /
-    sum(exact^2) over the trials (the ratio of the two variances, both sums having mean
-    0) and its standard error (delta method for a ratio of means).
-
-    All lengths come from one pass (the prefixes of the longest stream).  Chunk-based
-    accumulation runs as its two stages (every chunk summed, then the chunk sums), the same
-    operations in the same order as ``chunked(..., chunk)``.
-    """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    _check(lengths, m_acc, m_p, chunk)
-    if trials < 2:
-        raise ValueError("trials must be >= 2")
-    in_fmt = FloatFormat(exp_bits, m_p)
-    acc_fmt = FloatFormat(exp_bits, m_acc)
-    longest = int(lengths[-1])
-    rng = np.random.default_rng(seed)
-    codes = np.empty((trials, longest), dtype=in_fmt.dtype)
-    exact = np.empty((trials, lengths.size))
-    for trial in range(trials):  # a row at a time: the temporaries stay small
-        codes[trial] = in_fmt.encode(rng.standard_normal(longest))
-        exact[trial] = np.cumsum(in_fmt.decode(codes[trial]))[lengths - 1]
-    if chunk == 0:
-        sums = chunked(codes.ravel(), in_fmt, acc_fmt, lengths=[longest] * trials,
-                       taps=lengths)
-    else:
-        if np.any(lengths % chunk):
-            raise ValueError(f"lengths must be multiples of the chunk ({chunk})")
-        chunk_sums = chunked(codes.ravel(), in_fmt, acc_fmt,
-                             lengths=[chunk] * (codes.size // chunk))
-        sums = chunked(chunk_sums, acc_fmt, acc_fmt, lengths=[longest // chunk] * trials,
-                       taps=lengths // chunk)
-    computed, exact = acc_fmt.decode(sums) ** 2, exact ** 2
-    ratio = computed.mean(axis=0) / exact.mean(axis=0)
-    stderr = (computed - ratio * exact).std(axis=0, ddof=1) / exact.mean(axis=0) \
-        / np.sqrt(trials)
-    return ratio, stderr
-
-
 def agrees(measured: float, stderr: float, n: int, m_acc: int, m_p: int = 5,
            chunk: int = 0) -> bool:
-    """The stated tolerance of the model against :func:`measure_vrr`: the measured VRR
+    """The stated tolerance of the model against ``vrr_measure.measure_vrr``: the measured VRR
     lies between the model's VRR at m_acc and at m_acc + 2, each widened by three standard
     errors of the measurement plus ``SLACK``.  One of the two bits is rounding to nearest
     (the model drops a product below one ulp of the running sum, rne only below half an

@@ -18,7 +18,8 @@ import pytest
 from fpforge.gen.cli import main
 from fpforge.sim.accumulate import chunked, chunked_lanes
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.vrr import (MAX_LENGTH, MAX_M_ACC, SLACK, VALID_FROM, agrees, measure_vrr,
+from fpforge.sim.vrr_measure import measure_vrr, sample_products
+from fpforge.sim.vrr import (MAX_LENGTH, MAX_M_ACC, SLACK, VALID_FROM, agrees,
                              min_m_acc, variance_lost, vrr)
 
 
@@ -197,7 +198,12 @@ def test_min_m_acc_and_measure_bad_arguments():
     with pytest.raises(ValueError):
         min_m_acc(64, 5, 1)
     with pytest.raises(ValueError):
-        measure_vrr([64, 96], 6, 5, 64, trials=4)  # 96 not a multiple of the chunk
+        measure_vrr([96, 128], 6, 5, 64, trials=4)  # a tap within a chunk
+    for bad in (dict(trials=1), dict(lengths=[128, 64]), dict(m_p=16)):
+        with pytest.raises(ValueError):
+            measure_vrr(**{"lengths": [64, 128], "m_acc": 6, "m_p": 5, "trials": 4, **bad})
+    # the last length may end in a partial chunk, like a stream does
+    assert measure_vrr([64, 96], 6, 5, 64, trials=4)[0].shape == (2,)
 
 
 # ---- taps of the golden accumulator ----------------------------------------------------
@@ -277,8 +283,7 @@ def test_bad_taps(chunk, taps):
 def test_measure_vrr_two_stages_equal_direct_chunking():
     trials, n, m_acc, m_p, seed = 16, 1024, 6, 5, 3
     in_fmt, acc_fmt = FloatFormat(8, m_p), FloatFormat(8, m_acc)
-    rng = np.random.default_rng(seed)
-    codes = in_fmt.encode(rng.standard_normal((trials, n)))
+    codes = in_fmt.encode(sample_products(trials, n, m_p, seed))
     exact = in_fmt.decode(codes).sum(axis=1)
     for chunk in (64, 0):
         sums = chunked(codes.ravel(), in_fmt, acc_fmt, chunk=chunk, lengths=[n] * trials)
@@ -290,6 +295,30 @@ def test_measure_vrr_two_stages_equal_direct_chunking():
         ratios = computed ** 2 / exact ** 2  # trial by trial: the error's scale
         assert 0 < stderr[-1] < ratios.std() / np.sqrt(trials) * 5
         assert expected != pytest.approx(1.0, abs=1e-6)  # swamping is measured
+
+
+def test_sampled_products_are_rounded_gaussians():
+    """The Monte Carlo's products: values of the product format, mean 0 and variance 1
+    within their standard errors, each value's frequency as N(0, 1) gives it (computed
+    here from math.erf at the rounding midpoints), independent of the batching of trials."""
+    fmt = FloatFormat(8, 3)
+    x = sample_products(64, 4096, 3, seed=5)
+    assert np.array_equal(fmt.decode(fmt.encode(x)), x)
+    n = x.size
+    assert abs(x.mean()) < 4 / math.sqrt(n) and abs(x.var() - 1) < 4 * math.sqrt(2 / n)
+    values, counts = np.unique(np.abs(x), return_counts=True)
+    grid = fmt.decode(np.arange(1 << (fmt.width - 1), dtype=np.uint64))
+    grid = grid[np.isfinite(grid)]
+    for v, c in zip(values, counts):
+        k = int(np.searchsorted(grid, v))
+        lo = 0.0 if k == 0 else (grid[k - 1] + grid[k]) / 2
+        hi = (grid[k] + grid[k + 1]) / 2
+        p = math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2))
+        if n * p > 50:
+            assert abs(c - n * p) < 5 * math.sqrt(n * p), (v, c, n * p)
+    assert np.array_equal(sample_products(8, 100, 3, seed=5, first=10),
+                          sample_products(20, 100, 3, seed=5)[10:18])
+    assert not np.array_equal(sample_products(8, 100, 3, seed=6), x[:8, :100])
 
 
 @functools.lru_cache(maxsize=None)
@@ -321,7 +350,7 @@ def test_agrees_is_the_stated_band():
 def test_standard_error_matches_a_bootstrap():
     trials, n, m_acc, seed = 200, 4096, 4, 2
     in_fmt, acc_fmt = FloatFormat(8, 5), FloatFormat(8, m_acc)
-    codes = in_fmt.encode(np.random.default_rng(seed).standard_normal((trials, n)))
+    codes = in_fmt.encode(sample_products(trials, n, 5, seed))
     computed = acc_fmt.decode(chunked(codes.ravel(), in_fmt, acc_fmt, lengths=[n] * trials))
     exact = in_fmt.decode(codes).sum(axis=1)
     picks = np.random.default_rng(0).integers(0, trials, (4000, trials))
@@ -358,32 +387,79 @@ def test_cli_vrr(capsys):
 
 def test_cli_recommend_no_area(capsys):
     n = 802816
-    assert main(["recommend", "--length", str(n), "--chunk", "64", "--no-area", "--json"]) == 0
+    assert main(["recommend", "--length", str(n), "--chunk", "64", "--no-area", "--no-check",
+                 "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     m = min_m_acc(n, 5, 64)
     assert out["m_acc"] == m and out["m_p"] == 5
     assert out["accumulator"] == f"e6m{m}"
-    assert out["mac_area"] is None
+    assert out["mac_area"] is None and out["check"] is None and "--no-check" in out["source"]
     assert out["variance_lost"] <= 1e-3 * n
     # --operand sets the default m_p: fp8_e4m3 x fp8_e4m3 has 2*3 + 1 = 7
     assert main(["recommend", "--length", "4096", "--operand", "fp8_e4m3", "--acc-exp", "8",
-                 "--no-area", "--json"]) == 0
+                 "--no-area", "--no-check", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["m_p"] == 7
     assert out["m_acc"] == min_m_acc(4096, 7, 0)
     assert out["accumulator"] == f"e8m{out['m_acc']}"
-    assert main(["recommend", "--length", "4096", "--cutoff", "0.01", "--no-area"]) == 0
+    assert main(["recommend", "--length", "4096", "--cutoff", "0.01", "--no-area",
+                 "--no-check"]) == 0
     assert f"m_acc = {min_m_acc(4096, 5, 0, 0.01)}" in capsys.readouterr().out
 
 
 def test_cli_recommend_with_area(capsys):
-    assert main(["recommend", "--length", "4096", "--json"]) == 0
+    assert main(["recommend", "--length", "4096", "--no-check", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["m_acc"] == min_m_acc(4096, 5)
     area = out["mac_area"]
     for key in ("transistors", "cells", "depth"):
         assert isinstance(area[key], int) and area[key] > 0, key
     assert isinstance(area["module"], str) and area["module"]
+
+
+def test_check_raises_an_under_provisioned_width():
+    """Started at 4 bits for 4096 plain products (the model asks for 9), the check measures
+    each width (VRR far below 0.999 at 4 bits: decided by the first 256 trials) and
+    settles on the first that is not below the cutoff by more than 3 standard errors."""
+    from fpforge.sim.vrr_measure import check_m_acc
+    model = min_m_acc(4096, 5, 0)
+    check = check_m_acc(4096, 4, 5, 0, 1e-3, 8)
+    assert check.raised and 4 < check.m_acc <= model
+    for m, trials, ratio, err in check.tried[:-1]:
+        assert ratio + 3 * err < 0.999, (m, ratio, err)
+    m, trials, ratio, err = check.tried[-1]
+    assert m == check.m_acc and ratio + 3 * err >= 0.999
+    assert check.tried[0][:2] == (4, 256) and check.tried[0][2] < 0.9
+
+
+def test_cli_recommend_says_when_the_check_raised(capsys, monkeypatch):
+    """A model that under-provisions (here a patched min_m_acc answering 4 bits for 4096
+    products): recommend answers from the check, and its output says so and shows the
+    measurement."""
+    from fpforge.sim import vrr as model_module
+    monkeypatch.setattr(model_module, "min_m_acc", lambda *a, **k: 4)
+    assert main(["recommend", "--length", "4096", "--no-area", "--acc-exp", "8",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model_m_acc"] == 4 and out["m_acc"] > 4
+    assert out["source"] == "model, raised by the Monte Carlo check"
+    assert out["check"][0]["vrr"] + 3 * out["check"][0]["stderr"] < 0.999
+    assert main(["recommend", "--length", "4096", "--no-area", "--acc-exp", "8"]) == 0
+    text = capsys.readouterr().out
+    assert "raised by the Monte Carlo check" in text and "below the cutoff" in text
+
+
+def test_cli_recommend_check_confirms(capsys):
+    """Where the measurement agrees (4096 products, chunks of 64) the model's width stays,
+    and the text says where the answer came from and what was measured."""
+    assert main(["recommend", "--length", "4096", "--chunk", "64", "--no-area"]) == 0
+    text = capsys.readouterr().out
+    m = min_m_acc(4096, 5, 64)
+    assert f"m_acc = {m} from the model, confirmed by the Monte Carlo check" in text
+    assert "Monte Carlo check: measured VRR" in text and "trials" in text
+    # products wider than the sampler's tables: the model alone, and it says so
+    assert main(["recommend", "--length", "4096", "--operand", "fp16", "--no-area"]) == 0
+    assert "no Monte Carlo check for products wider than 15 bits" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv", [
