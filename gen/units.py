@@ -516,6 +516,8 @@ class AccConfig(OwnPrngConfig):
         check_chunk(self.chunk)
         self.check_rounding_options()
         arith.check_result_format(self.acc, *self.operand_formats().values())
+        if self.products:
+            arith.check_product_width(self.a, self.b)
 
     @classmethod
     def add_arguments(cls, parser):

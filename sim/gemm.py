@@ -63,6 +63,7 @@ class ArrayConfig:
         check_rand_bits(self.rand_bits)
         object.__setattr__(self, "saturate", bool(self.saturate))
         arith.check_result_format(self.acc_fmt, self.a_fmt, self.b_fmt)
+        arith.check_product_width(self.a_fmt, self.b_fmt)
 
     def pe_seeds(self, i: int, j: int) -> tuple[int, int]:
         """(inner, fold) PRNG seeds of PE (i, j)."""
