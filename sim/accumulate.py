@@ -21,7 +21,7 @@ import numpy as np
 from fpforge.sim import arith, kernel
 from fpforge.sim.formats import parse
 from fpforge.sim.prng import check_rand_bits, check_seed, draws, instance_seed
-from fpforge.sim.rounding import check_rounding
+from fpforge.sim.rounding import check_rounding, check_sr_bits
 
 __all__ = ["chunked", "chunked_lanes", "axpy", "check_chunk", "check_taps"]
 
@@ -101,7 +101,7 @@ def chunked_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
 
     states = fold_states = 1
     if rounding == "sr":
-        check_rand_bits(rand_bits)
+        check_sr_bits(acc_fmt, rounding, check_rand_bits(rand_bits))
         if seeds is None or fold_seeds is None or len(seeds) != n_lanes \
                 or len(fold_seeds) != n_lanes:
             raise ValueError("sr needs one seed and one fold seed per lane")

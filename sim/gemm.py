@@ -22,7 +22,7 @@ from fpforge.sim import arith, kernel
 from fpforge.sim.accumulate import check_chunk
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed, instance_seeds
-from fpforge.sim.rounding import check_rounding
+from fpforge.sim.rounding import check_rounding, check_sr_bits
 
 __all__ = ["ArrayConfig", "ErrorReport", "systolic", "matmul", "error_report", "compare",
            "tiles", "PROGRESS_MACS"]
@@ -61,6 +61,7 @@ class ArrayConfig:
         check_rounding(self.rounding)
         check_seed(self.seed)
         check_rand_bits(self.rand_bits)
+        check_sr_bits(self.acc_fmt, self.rounding, self.rand_bits)
         object.__setattr__(self, "saturate", bool(self.saturate))
         arith.check_result_format(self.acc_fmt, self.a_fmt, self.b_fmt)
         arith.check_product_width(self.a_fmt, self.b_fmt)

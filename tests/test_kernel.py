@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import apytypes as apy
 import numpy as np
@@ -41,7 +42,8 @@ from fpforge.tb.vectors import corner_codes, random_codes
 from lanes_reference import reference_lanes
 from reference import assert_codes_equal
 
-PRESET_NAMES = list(PRESETS)
+#: the presets the kernel accumulates: binary64's 106-bit products it refuses
+PRESET_NAMES = [name for name, fmt in PRESETS.items() if 2 * fmt.precision <= 62]
 
 
 # ==== corner-heavy operands ==============================================================
@@ -164,8 +166,8 @@ def test_plain_sums_every_preset_pair(chunk):
 def test_exact_path_formats(a_fmt, b_fmt, acc):
     """Formats the fast path does not take (``Path.ok`` is False): every step through the
     exact path, against the reference, all modes, chunk 0 and 3, saturating or not.  Where
-    the reference refuses (sr into more than 60 - R fraction bits with a sticky sum) the
-    kernel must refuse too."""
+    the reference refuses (sr into more than 60 - R fraction bits) the kernel must refuse
+    with the same message."""
     a_fmt, b_fmt, acc_f = parse(a_fmt), parse(b_fmt), parse(acc)
     assert not kernel.Path.of(a_fmt, b_fmt, acc_f).ok
     a, b = gemm_operands(a_fmt, b_fmt, 4, 23, 5, np.random.default_rng(5))
@@ -176,8 +178,8 @@ def test_exact_path_formats(a_fmt, b_fmt, acc):
             want = _reference_matmul(a, b, a_fmt, b_fmt, acc_f, chunk, mode, seed=11,
                                      saturate=sat)
         except ValueError as exc:
-            assert mode == "sr" and "keep more bits" in str(exc), what
-            with pytest.raises(ValueError, match="keep more bits"):
+            assert mode == "sr" and "random bits needs" in str(exc), what
+            with pytest.raises(ValueError, match=re.escape(str(exc))):
                 matmul(a, b, a_fmt, b_fmt, acc_f, chunk, mode, saturate=sat, seed=11)
             continue
         got = matmul(a, b, a_fmt, b_fmt, acc_f, chunk, mode, saturate=sat, seed=11)
@@ -224,19 +226,32 @@ def test_sr_rand_bits(rand_bits):
                                                   f"{acc} chunk={chunk} saturate={sat}")
 
 
-def test_sr_keep_more_bits_raises_like_the_reference():
-    """An sr accumulator of 30 fraction bits with 32 random bits: a sum that needs a sticky
-    bit cannot be rounded exactly; the kernel raises where the reference raises, and both
-    agree on a stream that needs none."""
+def test_sr_refused_like_the_reference():
+    """sr into 30 fraction bits with 32 random bits needs 62 exact bits: the kernel refuses
+    with the reference's one-line message; with 30 random bits both round a sum that spans
+    63 bits (2^40 + 1 + 2^-23) to the same code."""
     fp32, acc = parse("fp32"), parse("e8m30")
     wide = fp32.encode(np.array([2.0 ** 40, 1.0 + 2.0 ** -23])).astype(np.uint64)[None]
     for run in (reference_lanes, chunked_lanes):
-        with pytest.raises(ValueError, match="keep more bits"):
+        with pytest.raises(ValueError, match=r"needs 30 \+ 32 exact bits.*--rand-bits 30 or fewer"):
             run(wide, fp32, acc, 0, "sr", seeds=[1], fold_seeds=[2], rand_bits=32)
-    near = fp32.encode(np.array([3.0, 1.0 + 2.0 ** -23])).astype(np.uint64)[None]
-    kw = dict(seeds=[1], fold_seeds=[2], rand_bits=32)
-    assert np.array_equal(chunked_lanes(near, fp32, acc, 0, "sr", **kw),
-                          reference_lanes(near, fp32, acc, 0, "sr", **kw))
+    kw = dict(seeds=[1], fold_seeds=[2], rand_bits=30)
+    assert np.array_equal(chunked_lanes(wide, fp32, acc, 0, "sr", **kw),
+                          reference_lanes(wide, fp32, acc, 0, "sr", **kw))
+
+
+def test_binary64_products_refused():
+    """fp64 x fp64 products (106 bits) do not fit the kernel: matmul and chunked_lanes say
+    so in one line; fp64 as the accumulator of narrower products works."""
+    fp64, fp32 = parse("fp64"), parse("fp32")
+    a = fp64.encode(np.array([[1.5, 2.0]])).astype(np.uint64)
+    with pytest.raises(ValueError, match="wider than the 62 bits"):
+        matmul(a, a.T, fp64, fp64, fp64)
+    with pytest.raises(ValueError, match="wider than the 62 bits"):
+        chunked_lanes((a, a), None, fp64, 0, "rne", products=True, a_fmt=fp64, b_fmt=fp64)
+    b = fp32.encode(np.array([[1.5, 2.0]])).astype(np.uint64)
+    got = matmul(b, b.T, fp32, fp32, fp64)
+    assert fp64.decode(got).tolist() == [[6.25]]
 
 
 @pytest.mark.parametrize("chunk", [0, 4])
