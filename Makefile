@@ -33,7 +33,7 @@ demo: $(STAMP) icarus
 	$(PY) scripts/demo.py
 
 test: $(STAMP) icarus opensta
-	$(PY) -m pytest -n $(JOBS) -q tests
+	$(PY) -m pytest -n $(JOBS) -q --durations=25 tests
 
 # golden model and CLI only (no simulator runs)
 test-fast: $(STAMP)
