@@ -1,25 +1,30 @@
-"""Emulated low-precision training: a small MLP on scikit-learn's bundled digits whose
-three GEMMs per layer (forward, backward, gradient) run through the golden model
+"""Emulated low-precision training: a small convolutional network on scikit-learn's
+bundled digits whose every GEMM (the convolutions as im2col GEMMs, forward, input
+gradient and weight gradient, and the dense layer's three) runs through the golden model
 (``fpforge.sim.gemm.matmul``) with fp8 operands, and whose weight update is the golden
 AXPY (``fpforge.sim.accumulate.axpy``); written as the README section ``training``.
 
-Model: 64 -> HIDDEN -> 10, ReLU, softmax cross-entropy, mini-batch SGD (no momentum).
-Per layer, IBM hybrid-FP8 style:
+Model (``CHANNELS = (c1, c2)``): 8x8x1 -> conv 3x3 (1 -> c1, zero padding 1) -> ReLU ->
+2x2 average pooling -> 4x4xc1 -> conv 3x3 (c1 -> c2, padding 1) -> ReLU -> 2x2 average
+pooling -> 2x2xc2 -> dense (4 c2 -> 10), softmax cross-entropy, mini-batch SGD (no
+momentum).  A convolution is one GEMM on the im2col matrix (one row per output pixel,
+its 3x3 neighbourhood in the columns: data movement, exact), so per layer, IBM hybrid-FP8
+style, with B the batch and H x W the layer's image:
 
-* forward   Z = X @ W        X, W in hfp8 (e4m3, bias 11)
-* backward  dX = dZ @ W^T    dZ in fp8_e5m2, W in hfp8 (layer 2 only: the input needs none)
-* gradient  dW = X^T @ dZ    X in hfp8, dZ in fp8_e5m2 (K = batch: the long accumulation)
+* forward   Z = cols(X) @ W      X, W in hfp8 (e4m3, bias 11)      K = 9 C_in (dense: 4 c2)
+* backward  dX = col2im(dZ @ W^T) dZ in fp8_e5m2, W in hfp8         K = C_out (not layer 1)
+* gradient  dW = cols(X)^T @ dZ  X in hfp8, dZ in fp8_e5m2          K = B H W (dense: B)
 
-Every fp8 operand is scaled per tensor by a power of two (exact, undone after the GEMM)
-that maps its largest magnitude into (2**(emax-1), 2**emax] of its format, so nothing
+(col2im, the adjoint of im2col, adds each column back to the pixel it came from.)  Every
+fp8 operand is scaled per tensor by a power of two (exact, undone after the GEMM) that
+maps its largest magnitude into (2**(emax-1), 2**emax] of its format, so nothing
 overflows and the tensor uses the format's whole range; for dZ this is the (automatic,
 power-of-two) loss scaling.  The GEMM accumulates either in numpy float32 (the
 fp32-accumulation reference) or emulated in an accumulator format, with or without
-chunk-based accumulation.  Biases (and their gradients), ReLU, softmax and the loss are
-float64.  The update
-w := round(w - lr * g) is one fused rounding (AXPY, alpha = -lr and g in fp32) into the
-master weights' format: fp32 (rne) or fp16 (rne or sr; sr draws from a seed per step and
-tensor).
+chunk-based accumulation.  Biases (and their gradients), ReLU, the pooling (not a GEMM),
+softmax and the loss are float64.  The update w := round(w - lr * g) is one fused
+rounding (AXPY, alpha = -lr and g in fp32) into the master weights' format: fp32 (rne) or
+fp16 (rne or sr; sr draws from a seed per step).
 
     python scripts/train_emulated.py [--no-readme] [--epochs N] [--quick]
 """
@@ -27,7 +32,9 @@ tensor).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -48,8 +55,10 @@ E5M2 = parse("fp8_e5m2")   # gradient operands
 FP16 = parse("fp16")
 FP32 = parse("fp32")
 
-HIDDEN = 32
-BATCH = 256
+SIDE = 8           # the digits are SIDE x SIDE images
+CHANNELS = (8, 16)  # output channels of the two 3x3 convolutions
+CLASSES = 10
+BATCH = 64
 SEED = 1           # weight init and the shuffle order (the same for every configuration)
 TEST_SIZE = 360
 
@@ -59,11 +68,12 @@ def load_data(train: int | None = None, test: int | None = None):
     """scikit-learn's bundled 8x8 digits (no download), pixels k/16 centred to (k-8)/16
     (all exact in hfp8), split by a fixed permutation into the last ``TEST_SIZE`` samples
     (test) and the rest (train); ``train``/``test`` keep only the first that many of each.
-    Returns ``(X_train, y_train, X_test, y_test)``, X float64 (n, 64), y int (n,)."""
+    Returns ``(X_train, y_train, X_test, y_test)``, X float64 images (n, 8, 8, 1) (rows,
+    columns, one channel), y int (n,)."""
     from sklearn.datasets import load_digits
     X, y = load_digits(return_X_y=True)
     order = np.random.default_rng(0).permutation(len(y))
-    X, y = (X[order] - 8.0) / 16.0, y[order]
+    X, y = ((X[order] - 8.0) / 16.0).reshape(-1, SIDE, SIDE, 1), y[order]
     Xtr, ytr, Xte, yte = X[:-TEST_SIZE], y[:-TEST_SIZE], X[-TEST_SIZE:], y[-TEST_SIZE:]
     return Xtr[:train], ytr[:train], Xte[:test], yte[:test]
 
@@ -97,6 +107,19 @@ def quantize(v: np.ndarray, fmt: FloatFormat) -> Quantized:
     return Quantized(fmt.encode(np.ldexp(v, shift), "rne", saturate=True), fmt, shift)
 
 
+@functools.cache
+def _value_table(fmt: FloatFormat) -> np.ndarray:
+    return fmt.decode(np.arange(1 << fmt.width)).astype(np.float32)
+
+
+def float32_values(q: Quantized) -> np.ndarray:
+    """``q.fmt.decode(q.codes)`` (the scaled values) as float32, exact for operand formats
+    narrower than fp32; by table lookup for formats of at most 16 bits."""
+    if q.fmt.width <= 16:
+        return _value_table(q.fmt)[q.codes]
+    return q.fmt.decode(q.codes).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Arith:
     """A training configuration's arithmetic.
@@ -125,8 +148,7 @@ def gemm(a: Quantized, b: Quantized, arith: Arith, counter: Counter | None = Non
     ``matmul`` into ``arith.acc`` (rne, ``arith.chunk``), then the scales undone (exact)."""
     shift = a.shift + b.shift
     if arith.acc is None:
-        av = a.fmt.decode(a.codes).astype(np.float32)
-        bv = b.fmt.decode(b.codes).astype(np.float32)
+        av, bv = float32_values(a), float32_values(b)
         return np.ldexp((av @ bv).astype(np.float64), -shift)
     acc = parse(arith.acc)
     if counter is not None:
@@ -135,21 +157,88 @@ def gemm(a: Quantized, b: Quantized, arith: Arith, counter: Counter | None = Non
     return np.ldexp(acc.decode(c), -shift)
 
 
+# ---- convolution as a GEMM ----------------------------------------------------------------
+OFFSETS = [(di, dj) for di in range(3) for dj in range(3)]   # a 3x3 neighbourhood, row-major
+
+
+def im2col(x: np.ndarray) -> np.ndarray:
+    """``(n, h, w, c)`` -> ``(n h w, 9 c)``: row ``(b, i, j)`` (row-major) holds pixels
+    ``(i + di - 1, j + dj - 1)`` of image b for ``(di, dj)`` in ``OFFSETS`` order, channels
+    innermost, 0 outside the image.  Data movement only: on codes, 0 is +0 in every format
+    used here, so ``im2col`` of a quantised tensor is the quantised im2col."""
+    n, h, w, c = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    return np.stack([xp[:, di:di + h, dj:dj + w] for di, dj in OFFSETS],
+                    axis=3).reshape(n * h * w, 9 * c)
+
+
+def col2im(cols: np.ndarray, shape: tuple) -> np.ndarray:
+    """The adjoint of :func:`im2col` for images of ``shape`` ``(n, h, w, c)``: every entry
+    of ``cols`` (n h w, 9 c) added to the pixel :func:`im2col` copied it from (entries
+    from the padding dropped); float64."""
+    n, h, w, c = shape
+    cols = cols.reshape(n, h, w, 9, c)
+    xp = np.zeros((n, h + 2, w + 2, c))
+    for t, (di, dj) in enumerate(OFFSETS):
+        xp[:, di:di + h, dj:dj + w] += cols[:, :, :, t]
+    return xp[:, 1:-1, 1:-1]
+
+
+def pool(x: np.ndarray) -> np.ndarray:
+    """2x2 average pooling (stride 2) of ``(n, h, w, c)`` with h, w even; float64."""
+    n, h, w, c = x.shape
+    return x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
+
+
+def unpool(d: np.ndarray) -> np.ndarray:
+    """The gradient of :func:`pool`: each entry of ``d`` spread as a quarter over its 2x2."""
+    return np.repeat(np.repeat(d, 2, axis=1), 2, axis=2) / 4
+
+
 # ---- the model ----------------------------------------------------------------------------
-def init_params(hidden: int = HIDDEN, seed: int = SEED) -> dict:
-    """He-normal weights W1 (64, hidden), W2 (hidden, 10) and zero biases, float64."""
+def conv_shapes(channels: tuple = CHANNELS) -> list[tuple[int, int, int]]:
+    """``(side, C_in, C_out)`` of conv layer 1, 2, ...: its input is a side x side x C_in
+    image (padding 1 keeps the side, the pooling after the layer halves it)."""
+    c_ins = (1, *channels[:-1])
+    return [(SIDE >> l, c_in, c_out) for l, (c_in, c_out) in enumerate(zip(c_ins, channels))]
+
+
+def dense_inputs(channels: tuple = CHANNELS) -> int:
+    """Inputs of the dense layer: the last pooled image, flattened."""
+    return (SIDE >> len(channels)) ** 2 * channels[-1]
+
+
+def init_params(channels: tuple = CHANNELS, seed: int = SEED) -> dict:
+    """He-normal weights and zero biases, float64: for conv layer l = 1, 2, ``W<l>``
+    (9 C_in, C_out) (rows in :func:`im2col` column order) and ``b<l>``; the dense layer
+    ``W3`` (4 c2, 10) (rows in the row-major (i, j, channel) order of the 2x2xc2 image)
+    and ``b3``."""
     rng = np.random.default_rng(seed)
-    return {"W1": rng.standard_normal((64, hidden)) * np.sqrt(2 / 64), "b1": np.zeros(hidden),
-            "W2": rng.standard_normal((hidden, 10)) * np.sqrt(2 / hidden), "b2": np.zeros(10)}
+    params = {}
+    for l, (_, c_in, c_out) in enumerate(conv_shapes(channels), 1):
+        params[f"W{l}"] = rng.standard_normal((9 * c_in, c_out)) * np.sqrt(2 / (9 * c_in))
+        params[f"b{l}"] = np.zeros(c_out)
+    dense = dense_inputs(channels)
+    d = len(channels) + 1
+    params[f"W{d}"] = rng.standard_normal((dense, CLASSES)) * np.sqrt(2 / dense)
+    params[f"b{d}"] = np.zeros(CLASSES)
+    return params
 
 
 def forward(params: dict, X: np.ndarray, arith: Arith, counter=None):
-    """Logits (n, 10) and the cache the backward pass needs (quantised X, H, W and Z1)."""
-    xq, w1q = quantize(X, HFP8), quantize(params["W1"], HFP8)
-    z1 = gemm(xq, w1q, arith, counter) + params["b1"]
-    hq, w2q = quantize(np.maximum(z1, 0.0), HFP8), quantize(params["W2"], HFP8)
-    logits = gemm(hq, w2q, arith, counter) + params["b2"]
-    return logits, (xq, w1q, z1, hq, w2q)
+    """Logits (n, 10) of images X (n, 8, 8, 1) and the cache the backward pass needs:
+    per conv layer its quantised im2col input, quantised weights and pre-activation
+    (n, h, w, C_out); then the dense layer's quantised input and weights."""
+    d = len(params) // 2          # the dense layer; conv layers 1 .. d-1
+    a, convs = X, []
+    for l in range(1, d):
+        xq = quantize(a, HFP8)
+        cols, wq = xq._replace(codes=im2col(xq.codes)), quantize(params[f"W{l}"], HFP8)
+        z = gemm(cols, wq, arith, counter).reshape(*a.shape[:3], -1) + params[f"b{l}"]
+        convs.append((cols, wq, z))
+        a = pool(np.maximum(z, 0.0))
+    hq, wq = quantize(a.reshape(len(a), -1), HFP8), quantize(params[f"W{d}"], HFP8)
+    return gemm(hq, wq, arith, counter) + params[f"b{d}"], (convs, hq, wq)
 
 
 def loss_and_dlogits(logits: np.ndarray, y: np.ndarray):
@@ -164,14 +253,24 @@ def loss_and_dlogits(logits: np.ndarray, y: np.ndarray):
 
 
 def backward(dlogits: np.ndarray, cache, arith: Arith, counter=None) -> dict:
-    """Gradients of W1, b1, W2, b2: backward GEMM dH = dZ2 @ W2^T and gradient GEMMs
-    dW = X^T @ dZ, with dZ in fp8_e5m2 (scaled) and X, H, W as the forward quantised them."""
-    xq, w1q, z1, hq, w2q = cache
-    dz2q = quantize(dlogits, E5M2)
-    grads = {"W2": gemm(hq.T, dz2q, arith, counter), "b2": dlogits.sum(axis=0)}
-    dz1 = gemm(dz2q, w2q.T, arith, counter) * (z1 > 0)
-    grads["W1"] = gemm(xq.T, quantize(dz1, E5M2), arith, counter)
-    grads["b1"] = dz1.sum(axis=0)
+    """Gradients of every ``W<l>``, ``b<l>``: per layer, from the last, the gradient GEMM
+    dW = X^T @ dZ (X the forward's quantised (im2col) input) and, but for conv layer 1,
+    the backward GEMM dX = dZ @ W^T (col2im for a convolution), with dZ in fp8_e5m2
+    (scaled) and W as the forward quantised it."""
+    convs, hq, wq = cache
+    d = len(convs) + 1
+    dzq = quantize(dlogits, E5M2)
+    grads = {f"W{d}": gemm(hq.T, dzq, arith, counter), f"b{d}": dlogits.sum(axis=0)}
+    n, h, w, c = convs[-1][2].shape
+    da = gemm(dzq, wq.T, arith, counter).reshape(n, h // 2, w // 2, c)
+    for l in range(d - 1, 0, -1):
+        cols, wq, z = convs[l - 1]
+        dz = (unpool(da) * (z > 0)).reshape(-1, z.shape[-1])
+        dzq = quantize(dz, E5M2)
+        grads[f"W{l}"], grads[f"b{l}"] = gemm(cols.T, dzq, arith, counter), dz.sum(axis=0)
+        if l > 1:
+            shape = (n, *z.shape[1:3], cols.codes.shape[1] // 9)
+            da = col2im(gemm(dzq, wq.T, arith, counter), shape)
     return grads
 
 
@@ -179,24 +278,25 @@ def update(master: dict, grads: dict, lr: float, arith: Arith, step: int,
            stats: dict | None = None) -> dict:
     """w := round(w - lr * g) for every tensor, one fused rounding into ``arith.master``
     (golden AXPY, alpha = -lr and g rounded to fp32); ``master`` holds the weights as codes
-    of that format.  ``sr`` draws from ``instance_seed(SEED, 4 * step + t)`` for tensor t,
-    a stream of its own per step and tensor.  ``stats``: adds the number of nonzero
-    gradient elements to ``"updates"`` and of those that round to nearest discards, with
-    |lr * g| below half the spacing of ``arith.master`` at the weight, to ``"small"``."""
+    of that format.  The tensors (in name order) go through one AXPY as one vector, ``sr``
+    drawing from ``instance_seed(SEED, step)``: a stream of its own per step.  ``stats``:
+    adds the number of nonzero gradient elements to ``"updates"`` and of those that round
+    to nearest discards, with |lr * g| below half the spacing of ``arith.master`` at the
+    weight, to ``"small"``."""
     fmt = parse(arith.master)
+    names = sorted(master)
+    w = np.concatenate([master[k].ravel() for k in names])
+    g = np.concatenate([np.ravel(grads[k]) for k in names])
     alpha = FP32.encode(np.array([-lr]))[0]
-    out = {}
-    for t, name in enumerate(sorted(master)):
-        g = FP32.encode(grads[name]).astype(np.uint64)
-        out[name] = axpy(alpha, g, master[name], FP32, FP32, fmt, arith.update,
-                         seed=instance_seed(SEED, 4 * step + t)).astype(np.uint64)
-        if stats is not None:
-            moved = grads[name] != 0
-            w = fmt.decode(master[name])
-            small = fmt.decode(fmt.encode(w - lr * grads[name])) == w
-            stats["updates"] = stats.get("updates", 0) + int(moved.sum())
-            stats["small"] = stats.get("small", 0) + int((moved & small).sum())
-    return out
+    new = axpy(alpha, FP32.encode(g).astype(np.uint64), w, FP32, FP32, fmt, arith.update,
+               seed=instance_seed(SEED, step)).astype(np.uint64)
+    if stats is not None:
+        moved, wv = g != 0, fmt.decode(w)
+        small = fmt.decode(fmt.encode(wv - lr * g)) == wv
+        stats["updates"] = stats.get("updates", 0) + int(moved.sum())
+        stats["small"] = stats.get("small", 0) + int((moved & small).sum())
+    ends = np.cumsum([master[k].size for k in names])
+    return {k: v.reshape(master[k].shape) for k, v in zip(names, np.split(new, ends[:-1]))}
 
 
 def decode_params(master: dict, arith: Arith) -> dict:
@@ -210,14 +310,15 @@ def accuracy(params: dict, X, y, arith: Arith, counter=None) -> float:
 
 
 def train(arith: Arith, data, epochs: int, lr: float, batch: int = BATCH,
-          hidden: int = HIDDEN, seed: int = SEED) -> dict:
+          channels: tuple = CHANNELS, seed: int = SEED) -> dict:
     """Mini-batch SGD; the same init and shuffle order whatever ``arith``.  Per epoch:
     ``loss`` = mean of the mini-batch losses (as computed during training) and ``test_acc``
     (forward pass in ``arith``); ``small_updates``: the fraction of weight updates (nonzero
     gradient) that round to nearest would discard; ``macs`` of emulated GEMMs; ``seconds``."""
     Xtr, ytr, Xte, yte = data
     fmt = parse(arith.master)
-    master = {k: fmt.encode(v).astype(np.uint64) for k, v in init_params(hidden, seed).items()}
+    master = {k: fmt.encode(v).astype(np.uint64)
+              for k, v in init_params(channels, seed).items()}
     rng = np.random.default_rng(seed)
     counter, step, stats, t0 = Counter(), 0, {}, time.perf_counter()
     hist = {"loss": [], "test_acc": []}
@@ -267,7 +368,7 @@ RUNS = [
 
 @dataclass(frozen=True)
 class Settings:
-    """Learning rate and epochs per experiment, batch size, hidden width, data subset.
+    """Learning rate and epochs per experiment, batch size, conv channels, data subset.
 
     The accumulation runs use a learning rate that trains the net in a few epochs (master
     weights fp32, so only the GEMMs differ); the update runs use fp32-accumulation GEMMs
@@ -279,32 +380,37 @@ class Settings:
     update_lr: float = 0.005
     update_epochs: int = 300
     batch: int = BATCH
-    hidden: int = HIDDEN
+    channels: tuple = CHANNELS
     train: int | None = None   # None: all 1437 training images
     test: int | None = None    # None: all 360 test images
 
 
 def settings_for(epochs: int | None = None, quick: bool = False) -> Settings:
     """The full run, ``epochs`` accumulation epochs (and 15x as many update epochs), or
-    the tiny ``quick`` run (256 training and 128 test images, 2 + 30 epochs, batch 64)."""
+    the tiny ``quick`` run (256 training and 128 test images, channels (4, 8), 2 + 30
+    epochs, batch 64)."""
     if quick:
         e = epochs or 2
-        return Settings(acc_epochs=e, update_epochs=15 * e, batch=64, hidden=16, train=256,
-                        test=128)
+        return Settings(acc_epochs=e, update_epochs=15 * e, batch=64, channels=(4, 8),
+                        train=256, test=128)
     if epochs:
         return Settings(acc_epochs=epochs, update_epochs=15 * epochs)
     return Settings()
 
 
 def run_all(settings: Settings, runs=RUNS, log=print) -> list[dict]:
-    """Train every run; one record per run (its settings, history and cost)."""
+    """Train every run; one record per run (its settings, history and cost).  numpy's
+    float32 GEMMs here are tiny: on one BLAS thread (more only contend on a loaded
+    machine)."""
+    from threadpoolctl import threadpool_limits
     data = load_data(settings.train, settings.test)
     records = []
     for run in runs:
         acc = run.experiment == "accumulation"
         lr = settings.acc_lr if acc else settings.update_lr
         epochs = settings.acc_epochs if acc else settings.update_epochs
-        hist = train(run.arith, data, epochs, lr, settings.batch, settings.hidden)
+        with threadpool_limits(1, user_api="blas"):
+            hist = train(run.arith, data, epochs, lr, settings.batch, settings.channels)
         records.append({"experiment": run.experiment, "name": run.name, **asdict(run.arith),
                         "lr": lr, "epochs": epochs, "batch": settings.batch, **hist})
         log(f"{run.name:32s} loss {hist['loss'][-1]:.4f} test acc {hist['test_acc'][-1]:.4f} "
@@ -330,20 +436,43 @@ def table(records: list[dict]) -> str:
                            "updates < half ulp"], rows)
 
 
-def readme_text(records: list[dict], settings: Settings, seconds: float, n_train: int,
-                n_test: int, plot_path: str = "docs/train_emulated.png") -> str:
-    """The README section: setup, the table, the plot link."""
+def gemm_ks(batch: int, channels: tuple) -> str:
+    """The K (accumulation length) of every GEMM of a training step, as README text."""
+    convs = [f"conv {l} forward {9 * c_in}" + (f", input gradient {c_out}" if l > 1 else "")
+             + f", weight gradient {batch * side * side}"
+             for l, (side, c_in, c_out) in enumerate(conv_shapes(channels), 1)]
+    return "; ".join(convs + [f"dense forward {dense_inputs(channels)}, input gradient "
+                              f"{CLASSES}, weight gradient {batch}"])
+
+
+def network(channels: tuple) -> str:
+    """The network, as README text."""
+    layers = [f"conv 3x3 {c_in}->{c_out} (padding 1), ReLU, 2x2 average pooling to "
+              f"{side // 2}x{side // 2}x{c_out}"
+              for side, c_in, c_out in conv_shapes(channels)]
+    return ", ".join(layers + [f"dense {dense_inputs(channels)}->{CLASSES}"])
+
+
+def readme_text(records: list[dict], settings: Settings, seconds: float, load: tuple,
+                n_train: int, n_test: int, plot_path: str = "docs/train_emulated.png") -> str:
+    """The README section: setup, the table, the plot link; ``load``: the 1-minute load
+    averages before and after the run."""
     macs = sum(r["macs"] for r in records)
     fp16 = [r["small_updates"] for r in records
             if r["experiment"] == "update" and r["master"] == "fp16" and r["update"] == "rne"]
     small = (f", at which {100 * fp16[0]:.0f}% of the fp16 updates are below half an ulp "
              "of their weight" if fp16 else "")
     return (
-        f"Produced by `scripts/train_emulated.py`: an MLP 64-{settings.hidden}-10 (ReLU, "
-        f"softmax cross-entropy) trained by mini-batch SGD (batch {settings.batch}, no "
-        "momentum, fixed seeds) on scikit-learn's bundled 8x8 digits "
-        f"({n_train} training / {n_test} test images). All GEMMs (forward X W, backward "
-        f"dZ W^T, gradient X^T dZ with K = {settings.batch}) take fp8 operands, hfp8 "
+        f"Produced by `scripts/train_emulated.py`: a convolutional network on "
+        f"scikit-learn's bundled 8x8 digits ({n_train} training / {n_test} test images), "
+        f"{network(settings.channels)}, softmax cross-entropy, trained by mini-batch SGD "
+        f"(batch {settings.batch}, no momentum, fixed seeds). Every convolution and dense "
+        "GEMM goes through the emulator: a convolution is one GEMM on its im2col matrix "
+        "(one row per output pixel, its 3x3 neighbourhood in the columns; im2col and its "
+        "adjoint col2im are exact data movement), forward, input gradient (not needed for "
+        "conv 1) and weight gradient alike; their accumulation lengths K are "
+        f"{gemm_ks(settings.batch, settings.channels)}. The pooling, ReLU, biases, softmax "
+        "and loss are float64 numpy (not GEMMs). All GEMMs take fp8 operands, hfp8 "
         "activations and weights and fp8_e5m2 gradients, each tensor scaled by a power of "
         "two (loss scaling for the gradients), and accumulate in numpy float32 or in the "
         "emulated accumulator of `fpforge.sim.gemm.matmul` (the codes of the array's PEs; "
@@ -356,7 +485,8 @@ def readme_text(records: list[dict], settings: Settings, seconds: float, n_train
         + "\n\nTrain loss: the mean mini-batch loss of the last epoch; updates < half ulp: "
         "the share of weight updates (nonzero g) that round to nearest discards. "
         f"{macs / 1e9:.2f} G emulated MACs, {seconds / 60:.1f} minutes on this 2-core "
-        f"machine.\n\n![training]({plot_path})")
+        f"machine, shared with other jobs (load average {load[0]:.1f} before and "
+        f"{load[1]:.1f} after; 2 would fill it).\n\n![training]({plot_path})")
 
 
 def plot(records: list[dict], path: Path) -> None:
@@ -392,7 +522,7 @@ def plot(records: list[dict], path: Path) -> None:
         axes[0, col].legend(fontsize=8)
         for ax in axes[:, col]:
             ax.grid(True, alpha=0.3)
-    fig.suptitle("Emulated fp8 training of an MLP on digits (hfp8 forward, e5m2 gradients)")
+    fig.suptitle("Emulated fp8 training of a CNN on digits (hfp8 forward, e5m2 gradients)")
     fig.tight_layout()
     save_png(fig, path, dpi=100)
 
@@ -408,17 +538,19 @@ def main(argv=None) -> int:
                     help="directory of train_emulated.png/.json (default docs/)")
     args = ap.parse_args(argv)
     settings = settings_for(args.epochs, args.quick)
-    t0 = time.perf_counter()
+    load, t0 = [os.getloadavg()[0]], time.perf_counter()
     records = run_all(settings)
     seconds = time.perf_counter() - t0
+    load.append(os.getloadavg()[0])
     Xtr, _, Xte, _ = load_data(settings.train, settings.test)
     png = args.out / "train_emulated.png"
     plot(records, png)
     (args.out / "train_emulated.json").write_text(json.dumps(
-        {"settings": asdict(settings), "seconds": seconds, "numpy": np.__version__,
+        {"settings": asdict(settings), "seconds": seconds, "load_average": load,
+         "numpy": np.__version__,
          "runs": records}, indent=1) + "\n")
     rel = png.relative_to(ROOT).as_posix() if png.is_relative_to(ROOT) else png.as_posix()
-    text = readme_text(records, settings, seconds, len(Xtr), len(Xte), rel)
+    text = readme_text(records, settings, seconds, load, len(Xtr), len(Xte), rel)
     print(text)
     if not args.no_readme:
         replace_readme_section(ROOT / "README.md", "training", text)
