@@ -2,8 +2,11 @@
 
 Fused (one rounding): the exact significand product becomes one addend of the adder's
 datapath (``rtl.add``: order, align with jammed sticky, add, normalise, Rounder), ``c``
-the other.  Unfused: an :class:`FPMultiplier` rounding to ``prod_fmt`` feeding an
-:class:`FPAdder`.
+the other.  Where the result format has subnormals and ``c`` lies on its scale (as an
+accumulator's does), the product is brought onto that scale once, before the add
+(normalised, or shifted right onto the lowest binade), so ``c`` is never normalised and
+the sum never denormalised: the cost follows the accumulator.  Unfused: an
+:class:`FPMultiplier` rounding to ``prod_fmt`` feeding an :class:`FPAdder`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from amaranth import Module, Mux, Signal
 from fpforge.rtl.add import Addend, FPAdder, add_terms, operand_addend, order_terms
 from fpforge.rtl.fields import unpack
 from fpforge.rtl.mul import FPMultiplier
+from fpforge.rtl.rounder import guard_bits
 from fpforge.rtl.unit import ArithUnit
 from fpforge.sim.formats import FloatFormat, parse
 
@@ -96,7 +100,8 @@ class FPMAC(ArithUnit):
         a_code, b_code, c_code, rand = pipe.cut("input", self.a, self.b, self.c,
                                                 self.rand_input())
         a, b, c = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b"), unpack(m, c_code, fc, "c")
-        p, pc = order_terms(m, [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")])
+        p, pc = order_terms(m, [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")],
+                            fo, guard_bits(fo, self.rounding, self.rand_bits, self.flags_out))
 
         p_sign = a.sign ^ b.sign
         zero_inf = (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)
