@@ -104,7 +104,7 @@ class Addend:
     """An addend before ordering: value = (-1)**sign * sig * 2**(exp - bias - (len(sig) -
     1)) on the output's field scale, ``exp`` in ``exp_range``.  ``denormal`` says where its
     msb may be clear: "never", "lowest" (a subnormal: only at the lowest exponent) or
-    "any" (a product of significands)."""
+    "any" (a product of significands, with at most ``max_lz`` leading zeros)."""
 
     name: str
     sign: object
@@ -113,6 +113,8 @@ class Addend:
     is_zero: object
     exp_range: tuple[int, int]
     denormal: str
+    #: at most this many leading zeros in a nonzero ``sig`` (None: any)
+    max_lz: int | None = None
 
 
 def operand_addend(u, fmt: FloatFormat, out: FloatFormat, name: str) -> Addend:
@@ -149,20 +151,33 @@ def order_terms(m: Module, addends: list[Addend], out: FloatFormat, guard: int) 
 
     norm = [a.denormal == "any" for a in addends]
     for _ in addends:  # a normalised addend reaches lower: repeat until stable
-        reach = [a.exp_range[0] - (width if n else 0) for a, n in zip(addends, norm)]
+        reach = [a.exp_range[0] - (_most_zeros(a, width) if n else 0)
+                 for a, n in zip(addends, norm)]
         norm = [a.denormal == "any" or (a.denormal == "lowest" and any(
                     r < a.exp_range[0] for j, r in enumerate(reach) if j != i))
                 for i, a in enumerate(addends)]
-    bottom = min(a.exp_range[0] - (width if n else 0) for a, n in zip(addends, norm))
+    bottom = min(a.exp_range[0] - (_most_zeros(a, width) if n else 0)
+                 for a, n in zip(addends, norm))
     terms = []
     for a, n in zip(addends, norm):
         if n:
             sig = Cat(Const(0, width - len(a.sig)), a.sig)
-            lz = leading_zeros(m, sig, f"{a.name}_lz")
+            lz = _leading_zeros(m, a, sig, f"{a.name}_lz")
             a = Addend(a.name, a.sign, a.exp - lz, (sig << lz)[:width], a.is_zero,
-                       (a.exp_range[0] - width, a.exp_range[1]), a.denormal)
+                       (a.exp_range[0] - _most_zeros(a, width), a.exp_range[1]), a.denormal)
         terms.append(_operand_term(m, a, width, bottom))
     return terms
+
+
+def _most_zeros(a: Addend, width: int) -> int:
+    """The most leading zeros :func:`_leading_zeros` counts for ``a`` padded to ``width``."""
+    return width if a.max_lz is None else a.max_lz + 1
+
+
+def _leading_zeros(m: Module, a: Addend, sig, name: str):
+    """Leading zeros of the padded ``sig`` of ``a``, counted over its top ``max_lz + 1``
+    bits when ``max_lz`` bounds them (a zero then counts ``max_lz + 1``)."""
+    return leading_zeros(m, sig if a.max_lz is None else sig[-(a.max_lz + 1):], name)
 
 
 def _operand_term(m: Module, a: Addend, width: int, bottom: int) -> SumTerm:
@@ -186,12 +201,12 @@ def _product_to_floor(m: Module, a: Addend, width: int, floor: int) -> SumTerm:
     below = (room < 0) if lo < floor else Const(0)
     norm, left, sticky = sig, 0, 0
     if hi > floor:  # normalise, saturating at the floor
-        lz = leading_zeros(m, sig, f"{a.name}_lz")
-        if lo - (len(a.sig) - 1) >= floor:  # never reaches the floor: plain normalisation
+        lz = _leading_zeros(m, a, sig, f"{a.name}_lz")
+        if lo - _most_zeros(a, len(a.sig)) >= floor:  # never reaches the floor: plain normalisation
             left = lz
         else:
             left = ranged(m, Mux(below, 0, Mux(lz > room, room, lz)), 0,
-                          min(width, hi - floor), f"{a.name}_left")
+                          min(_most_zeros(a, width), hi - floor), f"{a.name}_left")
         norm = (sig << left)[:width]
     if lo < floor:  # denormalise onto the floor
         right = ranged(m, Mux(below, -room, 0), 0, floor - lo, f"{a.name}_right")
