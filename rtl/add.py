@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal, Value
 
 from fpforge.rtl.fields import Pipeline, leading_zeros, ranged, shift_right_sticky, unpack
 from fpforge.rtl.rounder import Rounder, feed_rand, guard_bits
@@ -24,13 +24,15 @@ __all__ = ["FPAdder", "Addend", "SumTerm", "operand_addend", "order_terms", "add
 @dataclass
 class SumTerm:
     """An ordered addend for :func:`add_terms` (from :func:`order_terms`): value =
-    (-1)**sign * sig * 2**(exp - bias - (len(sig) - 1)), output field scale; all terms
-    share one significand width."""
+    (-1)**sign * (sig + eps) * 2**(exp - bias - (len(sig) - 1)), output field scale, with
+    0 < eps < 1 when ``sticky`` else eps = 0; all terms share one significand width."""
 
     sign: object
     exp: object
     sig: object
     exp_range: tuple[int, int]
+    #: some nonzero bits below ``sig``'s lsb were dropped (less than one lsb in all)
+    sticky: object = 0
 
 
 class FPAdder(ArithUnit):
@@ -81,7 +83,8 @@ class FPAdder(ArithUnit):
         pipe = self.make_pipeline(m)
         a_code, b_code, rand = pipe.cut("input", self.a, self.b, self.rand_input())
         a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
-        ta, tb = order_terms(m, [operand_addend(a, fa, fo, "a"), operand_addend(b, fb, fo, "b")])
+        ta, tb = order_terms(m, [operand_addend(a, fa, fo, "a"), operand_addend(b, fb, fo, "b")],
+                             fo, guard_bits(fo, self.rounding, self.rand_bits, self.flags_out))
 
         is_nan = a.is_nan | b.is_nan | (a.is_inf & b.is_inf & (a.sign ^ b.sign))
         is_inf = a.is_inf | b.is_inf
@@ -101,7 +104,7 @@ class Addend:
     """An addend before ordering: value = (-1)**sign * sig * 2**(exp - bias - (len(sig) -
     1)) on the output's field scale, ``exp`` in ``exp_range``.  ``denormal`` says where its
     msb may be clear: "never", "lowest" (a subnormal: only at the lowest exponent) or
-    "any" (a product of significands)."""
+    "any" (a product of significands, with at most ``max_lz`` leading zeros)."""
 
     name: str
     sign: object
@@ -110,6 +113,8 @@ class Addend:
     is_zero: object
     exp_range: tuple[int, int]
     denormal: str
+    #: at most this many leading zeros in a nonzero ``sig`` (None: any)
+    max_lz: int | None = None
 
 
 def operand_addend(u, fmt: FloatFormat, out: FloatFormat, name: str) -> Addend:
@@ -121,31 +126,96 @@ def operand_addend(u, fmt: FloatFormat, out: FloatFormat, name: str) -> Addend:
                   "lowest" if fmt.subnormals else "never")
 
 
-def order_terms(m: Module, addends: list[Addend]) -> list[SumTerm]:
-    """Addends as :class:`SumTerm` with significands padded to one width and normalised
-    where needed, so that ordering by (exponent, significand) orders by magnitude: a
-    product always; a subnormal when another addend reaches below its lowest binade.  A
-    zero takes the lowest exponent of all."""
+def order_terms(m: Module, addends: list[Addend], out: FloatFormat, guard: int) -> list[SumTerm]:
+    """Addends as :class:`SumTerm` with significands padded to one width, placed so that
+    ordering by (exponent, significand) orders by magnitude.  A zero takes the lowest
+    exponent of all.
+
+    When ``out`` has subnormals and every operand lies on or above its lowest binade, with
+    its own subnormals (if any) in that binade, a product is brought onto ``out``'s scale
+    once (:func:`_product_to_floor`: normalised down to the lowest binade, or shifted right
+    onto it with its lost bits in ``sticky``); the sum then never needs denormalising.
+    Otherwise a product is normalised, and so is a subnormal that another addend reaches
+    below.  ``guard``: the bits below ``out``'s ulp the rounding needs exactly."""
+    floor = out.field_range[0]
+    on_floor = out.subnormals and sum(a.denormal == "any" for a in addends) <= 1 and all(
+        a.denormal == "any" or (a.exp_range[0] >= floor
+                                and (a.denormal != "lowest" or a.exp_range[0] == floor))
+        for a in addends)
     width = max(len(a.sig) for a in addends)
+    if on_floor:
+        if any(a.denormal == "any" and a.exp_range[0] < floor for a in addends):
+            width = max(width, out.precision + guard)  # exact down to the guard bits
+        return [_product_to_floor(m, a, width, floor) if a.denormal == "any"
+                else _operand_term(m, a, width, floor) for a in addends]
+
     norm = [a.denormal == "any" for a in addends]
     for _ in addends:  # a normalised addend reaches lower: repeat until stable
-        reach = [a.exp_range[0] - (width if n else 0) for a, n in zip(addends, norm)]
+        reach = [a.exp_range[0] - (_most_zeros(a, width) if n else 0)
+                 for a, n in zip(addends, norm)]
         norm = [a.denormal == "any" or (a.denormal == "lowest" and any(
                     r < a.exp_range[0] for j, r in enumerate(reach) if j != i))
                 for i, a in enumerate(addends)]
-    bottom = min(a.exp_range[0] - (width if n else 0) for a, n in zip(addends, norm))
+    bottom = min(a.exp_range[0] - (_most_zeros(a, width) if n else 0)
+                 for a, n in zip(addends, norm))
     terms = []
     for a, n in zip(addends, norm):
-        sig, exp, lo = Cat(Const(0, width - len(a.sig)), a.sig), a.exp, a.exp_range[0]
         if n:
-            lz = leading_zeros(m, sig, f"{a.name}_lz")
-            sig, exp, lo = (sig << lz)[:width], exp - lz, lo - width
-        if lo > bottom or a.denormal == "any":  # a zero must order below every other value
-            exp = Mux(a.is_zero, bottom, exp)
-        hi = a.exp_range[1]
-        terms.append(SumTerm(a.sign, ranged(m, exp, bottom, hi, f"{a.name}_exp"),
-                             ranged(m, sig, 0, (1 << width) - 1, f"{a.name}_sig"), (bottom, hi)))
+            sig = Cat(Const(0, width - len(a.sig)), a.sig)
+            lz = _leading_zeros(m, a, sig, f"{a.name}_lz")
+            a = Addend(a.name, a.sign, a.exp - lz, (sig << lz)[:width], a.is_zero,
+                       (a.exp_range[0] - _most_zeros(a, width), a.exp_range[1]), a.denormal)
+        terms.append(_operand_term(m, a, width, bottom))
     return terms
+
+
+def _most_zeros(a: Addend, width: int) -> int:
+    """The most leading zeros :func:`_leading_zeros` counts for ``a`` padded to ``width``."""
+    return width if a.max_lz is None else a.max_lz + 1
+
+
+def _leading_zeros(m: Module, a: Addend, sig, name: str):
+    """Leading zeros of the padded ``sig`` of ``a``, counted over its top ``max_lz + 1``
+    bits when ``max_lz`` bounds them (a zero then counts ``max_lz + 1``)."""
+    return leading_zeros(m, sig if a.max_lz is None else sig[-(a.max_lz + 1):], name)
+
+
+def _operand_term(m: Module, a: Addend, width: int, bottom: int) -> SumTerm:
+    """An addend already placed for ordering, padded to ``width``; a zero takes exponent
+    ``bottom``."""
+    sig, exp, (lo, hi) = Cat(Const(0, width - len(a.sig)), a.sig), a.exp, a.exp_range
+    if lo > bottom or a.denormal == "any":  # a zero must order below every other value
+        exp = Mux(a.is_zero, bottom, exp)
+    return SumTerm(a.sign, ranged(m, exp, bottom, hi, f"{a.name}_exp"),
+                   ranged(m, sig, 0, (1 << width) - 1, f"{a.name}_sig"), (bottom, hi))
+
+
+def _product_to_floor(m: Module, a: Addend, width: int, floor: int) -> SumTerm:
+    """A product on the output's scale: at exponent ``floor`` or above, normalised left by
+    its leading zeros but never below ``floor`` (a subnormal there); below ``floor``,
+    shifted right onto it, every lost bit in ``sticky``.  Both shifts read the unnormalised
+    product, side by side."""
+    lo, hi = a.exp_range
+    sig = Cat(Const(0, width - len(a.sig)), a.sig)
+    room = ranged(m, a.exp - floor, lo - floor, hi - floor, f"{a.name}_room")
+    below = (room < 0) if lo < floor else Const(0)
+    norm, left, sticky = sig, 0, 0
+    if hi > floor:  # normalise, saturating at the floor
+        lz = _leading_zeros(m, a, sig, f"{a.name}_lz")
+        if lo - _most_zeros(a, len(a.sig)) >= floor:  # never reaches the floor: plain normalisation
+            left = lz
+        else:
+            left = ranged(m, Mux(below, 0, Mux(lz > room, room, lz)), 0,
+                          min(_most_zeros(a, width), hi - floor), f"{a.name}_left")
+        norm = (sig << left)[:width]
+    if lo < floor:  # denormalise onto the floor
+        right = ranged(m, Mux(below, -room, 0), 0, floor - lo, f"{a.name}_right")
+        low, lost = shift_right_sticky(m, sig, right, floor - lo, f"{a.name}_denorm")
+        norm = Mux(below, low, norm)
+        sticky = ranged(m, lost, 0, 1, f"{a.name}_sticky")
+    exp = Mux(a.is_zero | below, floor, a.exp - left)
+    return SumTerm(a.sign, ranged(m, exp, floor, hi, f"{a.name}_exp"),
+                   ranged(m, norm, 0, (1 << width) - 1, f"{a.name}_sig"), (floor, hi), sticky)
 
 
 def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatFormat,
@@ -155,7 +225,9 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
     significands of one width W (msb = 2**exp, output field scale).  ``specials`` holds
     is_nan, is_inf, inf_sign, nv, zero_sign (sign of an exact zero) and rand (the ``sr``
     draw presented with the operands, used when ``seed`` is None; else an own PRNG).
-    Returns (y, flags) after the "output" cut."""
+    Only ``x`` may carry a sticky (a tie in magnitude orders ``x`` as the big term, so the
+    difference is never negative).  Returns (y, flags) after the "output" cut."""
+    assert not isinstance(y.sticky, Value), "only x may carry a sticky"
     width = len(x.sig)
     g = guard_bits(out, rounding, rand_bits, flags)
     frame = max(out.precision + g + 1, width + 1)  # bits 1..frame; bit 0 jams the sticky
@@ -181,8 +253,13 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
     small_frame = Cat(Const(0, frame - width), small_sig)
     shifted, jam = shift_right_sticky(m, small_frame, diff, min(e_hi - e_lo, (1 << bits) - 1),
                                       "align")
-    aligned = Cat(jam, shifted)
     big = Cat(Const(0, 1 + frame - width), big_sig)
+    if isinstance(x.sticky, Value):
+        # x's dropped bits are jammed into bit 0 whichever term it is; as the big one it
+        # sits on the floor with the small one (no alignment shift, nothing else in bit 0)
+        jam = jam | (~x_big & x.sticky)
+        big = big | (x_big & x.sticky)
+    aligned = Cat(jam, shifted)
     (aligned, big, subtract, big_sign, big_exp, specials) = _cut_dict(
         pipe, "align", aligned, big, subtract, big_sign, big_exp, specials)
 

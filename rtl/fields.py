@@ -79,6 +79,19 @@ def unpack(m: Module, code: Value, fmt: FloatFormat, name: str) -> Unpacked:
     return u
 
 
+def normalise(m: Module, u: Unpacked, fmt: FloatFormat, name: str) -> Unpacked:
+    """``u`` with a subnormal's significand shifted up to its hidden bit and its exponent
+    lowered by the shift (so ``exp`` is signed, down to ``1 - man_bits``); other operands
+    unchanged (a zero keeps ``sig`` 0)."""
+    if not fmt.subnormals:
+        return u
+    lz = leading_zeros(m, u.sig, f"{name}_lz")
+    sig = Signal(len(u.sig), name=f"{name}_nsig")
+    exp = ranged(m, u.exp - lz, 1 - fmt.man_bits, fmt.field_range[1], f"{name}_nexp")
+    m.d.comb += sig.eq(u.sig << lz)
+    return Unpacked(u.sign, exp, sig, u.is_zero, u.is_inf, u.is_nan, u.is_snan)
+
+
 def leading_zeros(m: Module, value: Value, name: str) -> Signal:
     """Number of leading zeros of ``value`` (its width when zero), as a balanced tree."""
     width = len(value)
