@@ -202,7 +202,7 @@ def _product_to_floor(m: Module, a: Addend, width: int, floor: int) -> SumTerm:
     norm, left, sticky = sig, 0, 0
     if hi > floor:  # normalise, saturating at the floor
         lz = _leading_zeros(m, a, sig, f"{a.name}_lz")
-        if lo - _most_zeros(a, len(a.sig)) >= floor:  # never reaches the floor: plain normalisation
+        if lo - _most_zeros(a, len(a.sig)) >= floor:  # never reaches the floor: plain
             left = lz
         else:
             left = ranged(m, Mux(below, 0, Mux(lz > room, room, lz)), 0,

@@ -100,8 +100,9 @@ class FPMAC(ArithUnit):
         a_code, b_code, c_code, rand = pipe.cut("input", self.a, self.b, self.c,
                                                 self.rand_input())
         a, b, c = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b"), unpack(m, c_code, fc, "c")
-        p, pc = order_terms(m, [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")],
-                            fo, guard_bits(fo, self.rounding, self.rand_bits, self.flags_out))
+        addends = [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")]
+        p, pc = order_terms(m, addends, fo,
+                            guard_bits(fo, self.rounding, self.rand_bits, self.flags_out))
 
         p_sign = a.sign ^ b.sign
         zero_inf = (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)
