@@ -32,7 +32,6 @@ fp16 (rne or sr; sr draws from a seed per step).
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import sys
@@ -47,6 +46,7 @@ from fpforge.gen.report import markdown_table, replace_readme_section, save_png
 from fpforge.sim.accumulate import axpy
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.gemm import matmul
+from fpforge.sim.kernel import code_values
 from fpforge.sim.prng import instance_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,19 +107,6 @@ def quantize(v: np.ndarray, fmt: FloatFormat) -> Quantized:
     return Quantized(fmt.encode(np.ldexp(v, shift), "rne", saturate=True), fmt, shift)
 
 
-@functools.cache
-def _value_table(fmt: FloatFormat) -> np.ndarray:
-    return fmt.decode(np.arange(1 << fmt.width)).astype(np.float32)
-
-
-def float32_values(q: Quantized) -> np.ndarray:
-    """``q.fmt.decode(q.codes)`` (the scaled values) as float32, exact for operand formats
-    narrower than fp32; by table lookup for formats of at most 16 bits."""
-    if q.fmt.width <= 16:
-        return _value_table(q.fmt)[q.codes]
-    return q.fmt.decode(q.codes).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class Arith:
     """A training configuration's arithmetic.
@@ -148,7 +135,7 @@ def gemm(a: Quantized, b: Quantized, arith: Arith, counter: Counter | None = Non
     ``matmul`` into ``arith.acc`` (rne, ``arith.chunk``), then the scales undone (exact)."""
     shift = a.shift + b.shift
     if arith.acc is None:
-        av, bv = float32_values(a), float32_values(b)
+        av, bv = (code_values(q.codes, q.fmt).astype(np.float32) for q in (a, b))
         return np.ldexp((av @ bv).astype(np.float64), -shift)
     acc = parse(arith.acc)
     if counter is not None:
