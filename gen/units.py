@@ -770,13 +770,16 @@ class SystolicConfig(OwnPrngConfig):
         return self.acc
 
     @property
-    def pe_latency(self) -> int:
-        return 1 if self.chunk == 0 else 2
+    def latency(self) -> int:
+        """Cycles from a tile's last beat to its row 0 (``rtl.systolic.array_latency``)."""
+        from fpforge.rtl.systolic import array_latency
+        return array_latency(self.array)
 
     @property
-    def latency(self) -> int:
-        """Cycles from a tile's last beat to its row 0 (as ``SystolicArray.latency``)."""
-        return self.cols - 1 + self.pe_latency
+    def tile_interval(self) -> int:
+        """``rtl.systolic.tile_interval``."""
+        from fpforge.rtl.systolic import tile_interval
+        return tile_interval(self.array)
 
     @property
     def input_bits(self) -> int:
@@ -832,15 +835,15 @@ class SystolicConfig(OwnPrngConfig):
 
     def manifest_extra(self) -> dict:
         return {"array": {"rows": self.rows, "cols": self.cols,
-                          "tile_interval": max(self.rows, self.cols),
+                          "tile_interval": self.tile_interval,
                           "lanes": {"a": self.rows, "b": self.cols, "y": self.cols}}}
 
     def ports(self) -> list[Port]:
         R, C, a, b, acc = self.rows, self.cols, self.a, self.b, self.acc
         how = ("inner := round(a*b + inner) per k" +
-               (f"; every {self.chunk} k and at the end outer := round(inner + outer)"
-                if self.chunk else ""))
-        interval = max(R, C)
+               (f"; after every {self.chunk} k and at the end, in a cycle of its own through "
+                "the same MAC, outer := round(inner + outer)" if self.chunk else ""))
+        interval = self.tile_interval
         return [
             Port("clk", "in", 1, "clock, rising edge"),
             Port("rst", "in", 1, "synchronous reset, active high (clears the sums)"),
@@ -852,9 +855,13 @@ class SystolicConfig(OwnPrngConfig):
                                          f"+: {a.width}], i = 0..{R - 1}, {a} codes ({a.spec})"),
             Port("b", "in", C * b.width, f"row k of B: B[k,j] in bits [{b.width}*j "
                                          f"+: {b.width}], j = 0..{C - 1}, {b} codes ({b.spec})"),
-            Port("in_ready", "out", 1, f"low only while a beat with in_last comes less than "
-                                       f"{interval} cycles after the previous tile's last beat "
-                                       "(hold it); beats without in_last are always taken"),
+            Port("in_ready", "out", 1, (
+                f"low while a beat with in_last comes less than {interval} cycles after the "
+                "previous tile's last beat (hold it)" if not self.chunk else
+                f"low in the fold cycle after every {self.chunk}th beat of a tile and after its "
+                f"last beat, and while the beat that ends a tile's first chunk comes less than "
+                f"{interval} cycles after the previous tile's last beat (hold it): a tile of K "
+                f"beats takes K + ceil(K/{self.chunk}) cycles")),
             Port("y", "out", C * acc.width, f"row r of C = A x B: C[r,j] in bits "
                                             f"[{acc.width}*j +: {acc.width}], {acc} codes "
                                             f"({acc.spec}); each PE: {how}"),

@@ -18,7 +18,8 @@ from fpforge.rtl.rounder import Rounder, feed_rand, guard_bits
 from fpforge.rtl.unit import ArithUnit
 from fpforge.sim.formats import FloatFormat
 
-__all__ = ["FPAdder", "Addend", "SumTerm", "operand_addend", "order_terms", "add_terms"]
+__all__ = ["FPAdder", "Addend", "SumTerm", "operand_addend", "order_terms", "add_terms",
+           "sum_specials", "select_term"]
 
 
 @dataclass
@@ -86,17 +87,21 @@ class FPAdder(ArithUnit):
         ta, tb = order_terms(m, [operand_addend(a, fa, fo, "a"), operand_addend(b, fb, fo, "b")],
                              fo, guard_bits(fo, self.rounding, self.rand_bits, self.flags_out))
 
-        is_nan = a.is_nan | b.is_nan | (a.is_inf & b.is_inf & (a.sign ^ b.sign))
-        is_inf = a.is_inf | b.is_inf
-        inf_sign = Mux(a.is_inf, a.sign, b.sign)
-        nv = (a.is_inf & b.is_inf & (a.sign ^ b.sign)) | a.is_snan | b.is_snan
-        zero_sign = (a.sign | b.sign) if self.rounding == "rdn" else (a.sign & b.sign)
-        specials = dict(is_nan=is_nan, is_inf=is_inf, inf_sign=inf_sign, nv=nv,
-                        zero_sign=zero_sign, rand=rand)
+        specials = dict(sum_specials(a, b, self.rounding), rand=rand)
         y, flags = add_terms(m, pipe, ta, tb, fo, self.rounding, self.saturate,
                              self.rand_bits, self.flags_out, specials, self.prng_seed())
         self.drive_outputs(m, pipe, y, flags)
         return m
+
+
+def sum_specials(a, b, rounding: str) -> dict:
+    """The specials of a + b (unpacked operands) for :func:`add_terms`, without ``rand``:
+    NaN in, or Inf - Inf; Inf and its sign; NV; the sign of an exact zero sum."""
+    inf_minus_inf = a.is_inf & b.is_inf & (a.sign ^ b.sign)
+    return dict(is_nan=a.is_nan | b.is_nan | inf_minus_inf, is_inf=a.is_inf | b.is_inf,
+                inf_sign=Mux(a.is_inf, a.sign, b.sign),
+                nv=inf_minus_inf | a.is_snan | b.is_snan,
+                zero_sign=(a.sign | b.sign) if rounding == "rdn" else (a.sign & b.sign))
 
 
 @dataclass
@@ -216,6 +221,17 @@ def _product_to_floor(m: Module, a: Addend, width: int, floor: int) -> SumTerm:
     exp = Mux(a.is_zero | below, floor, a.exp - left)
     return SumTerm(a.sign, ranged(m, exp, floor, hi, f"{a.name}_exp"),
                    ranged(m, norm, 0, (1 << width) - 1, f"{a.name}_sig"), (floor, hi), sticky)
+
+
+def select_term(m: Module, sel, x: SumTerm, y: SumTerm, name: str) -> SumTerm:
+    """``x`` when ``sel`` else ``y`` (terms of one significand width); only ``y`` may
+    carry a sticky."""
+    assert len(x.sig) == len(y.sig) and not isinstance(x.sticky, Value)
+    lo, hi = min(x.exp_range[0], y.exp_range[0]), max(x.exp_range[1], y.exp_range[1])
+    return SumTerm(Mux(sel, x.sign, y.sign), ranged(m, Mux(sel, x.exp, y.exp), lo, hi,
+                                                    f"{name}_exp"),
+                   ranged(m, Mux(sel, x.sig, y.sig), 0, (1 << len(x.sig)) - 1, f"{name}_sig"),
+                   (lo, hi), y.sticky & ~sel if isinstance(y.sticky, Value) else y.sticky)
 
 
 def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatFormat,

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from amaranth import Module, Mux, Signal
 
-from fpforge.rtl.add import Addend, FPAdder, add_terms, operand_addend, order_terms
+from fpforge.rtl.add import (Addend, FPAdder, add_terms, operand_addend, order_terms,
+                             select_term, sum_specials)
 from fpforge.rtl.fields import normalise, unpack
 from fpforge.rtl.mul import FPMultiplier
 from fpforge.rtl.rounder import guard_bits
@@ -44,10 +45,16 @@ class FPMAC(ArithUnit):
         after the add, after the alignment and at the inputs.  Unfused: in the adder.
     flags, rand_bits, seed, rand_source
         As for :class:`fpforge.rtl.add.FPAdder`.
+    fold : bool
+        Fused only: add the ports ``fold`` and ``z`` (a ``c_fmt`` operand); while ``fold``
+        is high, y = round(z + c) through the same datapath, ``z`` taking the product's
+        place after it is brought onto the output's scale (a PE folds its chunk sums so).
 
     Ports
     -----
     a, b, c : In(width of their format)
+    fold : In(1), z : In(c_fmt.width)
+        Only with ``fold``.
     y : Out(out_fmt.width)
     in_valid, out_valid, rand, flags : as for :class:`fpforge.rtl.add.FPAdder`.
     """
@@ -57,8 +64,10 @@ class FPMAC(ArithUnit):
     def __init__(self, a_fmt, b_fmt, c_fmt, out_fmt, fused: bool = True, prod_fmt=None,
                  rounding: str = "rne", saturate: bool = False, pipeline: int = 0, *,
                  flags: bool = False, rand_bits: int = 16, seed: int = 1,
-                 rand_source: str = "prng"):
-        self.fused = bool(fused)
+                 rand_source: str = "prng", fold: bool = False):
+        self.fused, self.fold_port = bool(fused), bool(fold)
+        if self.fold_port and not self.fused:
+            raise ValueError("fold needs the fused MAC (the fold takes the product's place)")
         if self.fused and prod_fmt is not None:
             raise ValueError("prod_fmt is only used with fused=False")
         if not self.fused and prod_fmt is None:
@@ -66,8 +75,9 @@ class FPMAC(ArithUnit):
         if rounding == "sr" and not self.fused:
             raise ValueError("sr is supported for the fused MAC only (one draw per operation)")
         self.prod_fmt = None if prod_fmt is None else parse(prod_fmt)
-        super().__init__({"a": a_fmt, "b": b_fmt, "c": c_fmt}, out_fmt, rounding, saturate,
-                         pipeline, flags, rand_bits, seed, rand_source)
+        operands = {"a": a_fmt, "b": b_fmt, "c": c_fmt} | ({"z": c_fmt} if fold else {})
+        super().__init__(operands, out_fmt, rounding, saturate, pipeline, flags, rand_bits,
+                         seed, rand_source, controls=("fold",) if fold else ())
 
     def elaborate(self, platform):
         return self._fused() if self.fused else self._unfused()
@@ -97,12 +107,16 @@ class FPMAC(ArithUnit):
         m = Module()
         fa, fb, fc, fo = self.a_fmt, self.b_fmt, self.c_fmt, self.out_fmt
         pipe = self.make_pipeline(m)
-        a_code, b_code, c_code, rand = pipe.cut("input", self.a, self.b, self.c,
-                                                self.rand_input())
+        folding = (self.fold, self.z) if self.fold_port else ()
+        a_code, b_code, c_code, rand, *folding = pipe.cut("input", self.a, self.b, self.c,
+                                                          self.rand_input(), *folding)
         a, b, c = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b"), unpack(m, c_code, fc, "c")
         addends = [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")]
-        p, pc = order_terms(m, addends, fo,
-                            guard_bits(fo, self.rounding, self.rand_bits, self.flags_out))
+        if folding:
+            z = unpack(m, folding[1], fc, "z")
+            addends.append(operand_addend(z, fc, fo, "z"))
+        p, pc, *pz = order_terms(m, addends, fo,
+                                 guard_bits(fo, self.rounding, self.rand_bits, self.flags_out))
 
         p_sign = a.sign ^ b.sign
         zero_inf = (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)
@@ -112,7 +126,13 @@ class FPMAC(ArithUnit):
         nv = zero_inf | inf_minus_inf | a.is_snan | b.is_snan | c.is_snan
         zero_sign = (p_sign | c.sign) if self.rounding == "rdn" else (p_sign & c.sign)
         specials = dict(is_nan=is_nan, is_inf=p_inf | c.is_inf, inf_sign=Mux(p_inf, p_sign, c.sign),
-                        nv=nv, zero_sign=zero_sign, rand=rand)
+                        nv=nv, zero_sign=zero_sign)
+        if folding:  # z takes the product's place
+            fold = folding[0]
+            p = select_term(m, fold, pz[0], p, "zp")
+            specials = {k: Mux(fold, v, specials[k])
+                        for k, v in sum_specials(z, c, self.rounding).items()}
+        specials["rand"] = rand
         y, flags = add_terms(m, pipe, p, pc, fo, self.rounding, self.saturate, self.rand_bits,
                              self.flags_out, specials, self.prng_seed())
         self.drive_outputs(m, pipe, y, flags)

@@ -23,12 +23,13 @@ class ArithUnit(wiring.Component):
     ``operands`` maps port names to formats (``a_fmt``... become attributes).  Ports:
     one input per operand and ``y``; with ``pipeline >= 1`` ``in_valid``/``out_valid``
     (plus the domain's ``clk``/``rst``); ``rand`` for ``sr`` with ``rand_source="port"``;
-    ``flags`` (5 bits) with ``flags``.  Latency is ``pipeline`` cycles; pipelined, ``y``
-    and ``flags`` are 0 whenever ``out_valid`` is low.
+    ``flags`` (5 bits) with ``flags``; ``controls``: further 1-bit inputs.  Latency is
+    ``pipeline`` cycles; pipelined, ``y`` and ``flags`` are 0 whenever ``out_valid`` is low.
     """
 
     def __init__(self, operands: dict, out_fmt, rounding: str, saturate: bool, pipeline: int,
-                 flags: bool, rand_bits: int, seed: int, rand_source: str):
+                 flags: bool, rand_bits: int, seed: int, rand_source: str,
+                 controls: tuple[str, ...] = ()):
         operands = {name: parse(fmt) for name, fmt in operands.items()}
         for name, fmt in operands.items():
             setattr(self, f"{name}_fmt", fmt)
@@ -41,6 +42,7 @@ class ArithUnit(wiring.Component):
         self.rand_source = check_rand_source(rounding, rand_source, pipeline > 0)
         check_result_format(self.out_fmt, *operands.values())
         ports = {name: In(fmt.width) for name, fmt in operands.items()}
+        ports.update((name, In(1)) for name in controls)
         ports["y"] = Out(self.out_fmt.width)
         if pipeline:
             ports.update(in_valid=In(1), out_valid=Out(1))

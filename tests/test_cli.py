@@ -153,7 +153,8 @@ def test_gen_array_manifest_documents_the_ports(tmp_path):
     man = json.loads((tmp_path / f"{name}.json").read_text())
     assert man["unit"] == "array" and man["result"] == "per_tile"
     assert man["latency"] == 3 - 1 + 2
-    assert man["array"] == {"rows": 2, "cols": 3, "tile_interval": 3,
+    # chunked: a first chunk's fold waits for the drain of cols rows' results, plus one
+    assert man["array"] == {"rows": 2, "cols": 3, "tile_interval": 4,
                             "lanes": {"a": 2, "b": 3, "y": 3}}
     assert man["params"] == {"rows": 2, "cols": 3, "a": "e4m3fn", "b": "e5m2", "acc": "e5m10",
                              "chunk": 16, "rounding": "sr", "saturate": False,
@@ -166,6 +167,7 @@ def test_gen_array_manifest_documents_the_ports(tmp_path):
     meaning = {p["name"]: p["meaning"] for p in man["ports"]}
     assert "[8*i +: 8]" in meaning["a"] and "[16*j +: 16]" in meaning["y"]
     assert "4 cycles" in meaning["out_valid"]
+    assert "fold cycle after every 16th beat" in meaning["in_ready"]
     assert f"module {name}(" in (tmp_path / f"{name}.v").read_text()
 
 

@@ -6,10 +6,10 @@ tiles back to back it sums A[i, k] * B[k, j], k = 0..K_t-1, one stream per tile.
 expected code of C_t[i, j] is ``reference_chunked`` (Python ints / Fractions, one input at
 a time, written from DESIGN.md section 4) run on row i of A and column j of B, all tiles
 concatenated, with the tile lengths as stream lengths.  Its ``sr`` draws come from the
-seeds that the seed rule of the module docstring (DESIGN.md section 3) gives, written out
-here with ``instance_seed``: inner ``instance_seed(seed, p)``, folds
-``instance_seed(seed, rows * cols + p)``, ``p = i * cols + j``; the draws run on across
-tiles.  Nothing expected is computed by the code under test.
+seed rule of the module docstring, written out here with ``instance_seed``: one stream
+``instance_seed(seed, p)``, ``p = i * cols + j``, drawn by products and folds in turn (a
+fold right after its chunk's last product); the draws run on across tiles.  Nothing
+expected is computed by the code under test.
 
 Also: the three input forms (2-D tile, 3-D stack, list) and tile independence (rne) or
 dependence (sr); the PE seeds; ``error_report`` against hand-computed errors; that chunking
@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 
 from fpforge.sim.formats import parse
-from fpforge.sim.gemm import (ArrayConfig, ErrorReport, error_report, matmul, systolic,
-                               tiles)
+from fpforge.sim.gemm import (ArrayConfig, ErrorReport, error_report, gaussian_error,
+                               matmul, systolic, tiles)
 from fpforge.sim.prng import instance_seed
 from fpforge.tb.vectors import corner_codes, random_codes
 
@@ -102,8 +102,8 @@ def expected(A, B, rows, cols, a_fmt, b_fmt, acc, chunk, mode, saturate=False, s
             b_col = np.concatenate([b[:, j] for b in B])
             out[:, i, j] = reference_chunked(
                 (a_row, b_col), None, acc, chunk, mode, saturate, lengths=ks, a_fmt=a_fmt,
-                b_fmt=b_fmt, seeds=(instance_seed(seed, p), instance_seed(seed, rows * cols + p)),
-                rand_bits=rand_bits, definitional=definitional)
+                b_fmt=b_fmt, pe_seed=instance_seed(seed, p), rand_bits=rand_bits,
+                definitional=definitional)
     return out
 
 
@@ -216,7 +216,7 @@ def test_input_forms():
 
 def test_tiles_independent_in_rne_not_in_sr():
     """rne: a tile's result does not depend on the tiles before it (registers start at +0).
-    sr: it does, since every PE's two PRNGs run on; the second tile's result is the
+    sr: it does, since every PE's PRNG runs on; the second tile's result is the
     reference with the draw streams continued after the first tile, and differs from the
     restarted streams (= the tile alone)."""
     fmts = ("fp8_e4m3", "fp8_e4m3", "fp16")
@@ -244,19 +244,17 @@ def test_tiles_independent_in_rne_not_in_sr():
 # ==== PE seeds ===========================================================================
 
 def test_pe_seeds_follow_the_rule():
-    """pe_seeds(i, j) = (instance_seed(seed, i*cols + j), instance_seed(seed, rows*cols +
-    i*cols + j)); on an 8x8 array all 128 seeds are distinct; non-square: the flat index
-    runs along a row (cols), not a column."""
+    """pe_seed(i, j) = instance_seed(seed, i*cols + j); on an 8x8 array all 64 seeds are
+    distinct; non-square: the flat index runs along a row (cols), not a column."""
     for seed in (1, 99, 0xFFFFFFFF):
         cfg = ArrayConfig(8, 8, "fp8_e4m3", "fp8_e4m3", "fp16", seed=seed)
-        got = [cfg.pe_seeds(i, j) for i in range(8) for j in range(8)]
-        assert got == [(instance_seed(seed, p), instance_seed(seed, 64 + p)) for p in range(64)]
-        flat = [s for pair in got for s in pair]
-        assert len(set(flat)) == 128
+        got = [cfg.pe_seed(i, j) for i in range(8) for j in range(8)]
+        assert got == [instance_seed(seed, p) for p in range(64)]
+        assert len(set(got)) == 64
     cfg = ArrayConfig(3, 5, "fp8_e4m3", "fp8_e4m3", "fp16", seed=4)
-    assert cfg.pe_seeds(1, 0) == (instance_seed(4, 5), instance_seed(4, 15 + 5))
-    assert cfg.pe_seeds(2, 4) == (instance_seed(4, 14), instance_seed(4, 29))
-    assert cfg.pe_seeds(0, 0) == (4, instance_seed(4, 15))
+    assert cfg.pe_seed(1, 0) == instance_seed(4, 5)
+    assert cfg.pe_seed(2, 4) == instance_seed(4, 14)
+    assert cfg.pe_seed(0, 0) == 4
 
 
 def test_seed_changes_sr_results_only():
@@ -382,6 +380,19 @@ def test_chunking_reduces_error_for_long_k():
     assert r0.rel_fro > 0.004, r0
     assert r64.rel_fro < 0.002, r64
     assert r64.max_abs <= 12 < r0.max_abs, (r0, r64)
+
+
+def test_gaussian_error():
+    """``gaussian_error``: an fp64 accumulator sums short fp8 GEMMs exactly (error 0); the
+    fp16 one does not, and chunk 64 shrinks its error at K = 4096; the same seed gives the
+    same report, another seed another."""
+    exact = gaussian_error(E4, E4, "fp64", 0, (3, 16, 2), seed=1)
+    assert exact.rel_fro == 0 and exact.max_abs == 0
+    plain = gaussian_error(E4, E4, F16, 0, (4, 4096, 4), seed=2)
+    chunked = gaussian_error(E4, E4, F16, 64, (4, 4096, 4), seed=2)
+    assert plain.rel_fro > 4 * chunked.rel_fro > 0, (plain, chunked)
+    assert gaussian_error(E4, E4, F16, 0, (4, 4096, 4), seed=2) == plain
+    assert gaussian_error(E4, E4, F16, 0, (4, 4096, 4), seed=3) != plain
 
 
 # ==== argument errors ====================================================================

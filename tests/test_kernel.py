@@ -94,11 +94,10 @@ def _reference_matmul(a, b, a_fmt, b_fmt, acc, chunk, mode, seed=1, rand_bits=16
     rows, cols = a.shape[0], b.shape[1]
     p = np.arange(rows * cols)
     seeds = [instance_seed(seed, int(q)) for q in p]
-    fold_seeds = [instance_seed(seed, rows * cols + int(q)) for q in p]
     lanes = (np.repeat(a, cols, axis=0), np.tile(b.T, (rows, 1)))
     return reference_lanes(lanes, None, acc, chunk, mode, saturate, products=True,
-                           a_fmt=a_fmt, b_fmt=b_fmt, seeds=seeds, fold_seeds=fold_seeds,
-                           rand_bits=rand_bits)[:, 0].reshape(rows, cols)
+                           a_fmt=a_fmt, b_fmt=b_fmt, seeds=seeds, rand_bits=rand_bits,
+                           one_stream=True)[:, 0].reshape(rows, cols)
 
 
 # ==== every preset triple ==================================================================

@@ -107,6 +107,7 @@ def _tiles(rows, cols, lengths, seed, a_fmt="fp8_e4m3", b_fmt="fp8_e4m3"):
     (3, 2, [1, 1, 2, 1, 7, 1], 2, "rne", 0.0),
     (4, 4, [16, 3, 16, 1], 4, "sr", 0.2),
     (3, 5, [5, 9, 1, 20], 3, "sr", 0.3),
+    (2, 5, [5, 5, 6, 2, 9], 2, "sr", 0.0),     # chunk < cols - 1: first chunks held
 ])
 def test_tiles_amaranth(rows, cols, lengths, chunk, rounding, gap):
     dut = SystolicArray(rows, cols, "fp8_e4m3", "fp8_e4m3", "fp16", chunk=chunk,
@@ -127,6 +128,20 @@ def test_tiles_amaranth(rows, cols, lengths, chunk, rounding, gap):
         assert held and gaps.min() == dut.tile_interval
 
 
+def test_fold_cycles():
+    """With chunking every chunk's fold takes a cycle of its own: in_ready is low exactly in
+    the cycle after each chunk's last beat, so a tile of K beats takes K + ceil(K / chunk)
+    cycles (K = 10, chunk 4: 13)."""
+    dut = SystolicArray(2, 2, "fp8_e4m3", "fp8_e4m3", "fp16", chunk=4)
+    a_t, b_t = _tiles(2, 2, [10, 10, 10], 3)
+    seen, taken_last, held = amaranth_tiles(dut, a_t, b_t)
+    assert taken_last == [11, 24, 37]
+    folds = [13 * t + c for t in range(3) for c in (4, 9, 12)]
+    assert held == folds[:-1]  # the last fold has no beat waiting
+    assert np.array([row for _, row, _ in seen]).reshape(3, 2, 2).tolist() == \
+        systolic(a_t, b_t, dut.config).tolist()
+
+
 def test_no_stall_when_tiles_are_long_enough():
     """K >= max(rows, cols): tiles stream back to back, in_ready never drops and the drain
     of one tile overlaps the next tile's compute (one beat per cycle throughout)."""
@@ -145,7 +160,9 @@ def test_latency_and_interval_properties():
         cfg = SystolicConfig(rows=rows, cols=cols, a="fp8_e4m3", b="fp8_e4m3", acc="fp16",
                              chunk=chunk)
         assert dut.latency == cols - 1 + (1 if chunk == 0 else 2) == cfg.latency
-        assert dut.tile_interval == max(rows, cols)
+        # rows drain one per cycle; with chunking a fold must also wait for the clear
+        assert dut.tile_interval == max(rows, cols + (1 if chunk else 0))
+        assert generate(cfg).manifest["array"]["tile_interval"] == dut.tile_interval
         assert generate(cfg).manifest["latency"] == dut.latency
 
 
