@@ -16,7 +16,21 @@ from fpforge.sim.formats import parse
 from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed
 from fpforge.sim.rounding import check_rounding
 
-__all__ = ["ChunkAccumulator", "AXPY"]
+__all__ = ["ChunkAccumulator", "AXPY", "running_sum"]
+
+
+def running_sum(m: Module, unit, inner: Signal, total) -> None:
+    """One running sum (no chunking) for a component with ``in_valid``, ``in_last``, ``y``
+    and ``out_valid``: each input ``inner := total`` (+0 after a stream's last input); the
+    last input's ``total`` goes to the ``y`` register (reset 0, so ``y`` is never X), with
+    ``out_valid`` the next cycle."""
+    with m.If(unit.in_valid):
+        m.d.sync += inner.eq(Mux(unit.in_last, 0, total))
+    y = Signal(len(inner), name="y_reg")
+    m.d.sync += [unit.out_valid.eq(unit.in_valid & unit.in_last)]
+    with m.If(unit.in_valid & unit.in_last):
+        m.d.sync += y.eq(total)
+    m.d.comb += unit.y.eq(y)
 
 
 class ChunkAccumulator(wiring.Component):
@@ -113,13 +127,7 @@ class ChunkAccumulator(wiring.Component):
         self._draws(m, add, "prng0", self.seed, self.in_valid)
 
         if self.chunk == 0:
-            with m.If(self.in_valid):
-                m.d.sync += inner.eq(Mux(self.in_last, 0, add.y))
-            y = Signal(acc.width, name="y_reg")  # reset: 0, so y is never X
-            m.d.sync += [self.out_valid.eq(self.in_valid & self.in_last)]
-            with m.If(self.in_valid & self.in_last):
-                m.d.sync += y.eq(add.y)
-            m.d.comb += self.y.eq(y)
+            running_sum(m, self, inner, add.y)
             return m
 
         # Fold after every `chunk` inputs and after the last: the chunk's sum moves to

@@ -24,6 +24,7 @@ from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from fpforge.rtl.accumulator import running_sum
 from fpforge.rtl.mac import FPMAC
 from fpforge.rtl.prng import Xorshift32
 from fpforge.sim.gemm import ArrayConfig
@@ -100,13 +101,7 @@ class SystolicPE(wiring.Component):
                          mac.rand.eq(prng.draw)]
 
         if not chunked:
-            with m.If(self.in_valid):
-                m.d.sync += inner.eq(Mux(self.in_last, 0, mac.y))
-            y = Signal(acc.width, name="y_reg")  # reset: 0, so y is never X
-            m.d.sync += [self.out_valid.eq(self.in_valid & self.in_last)]
-            with m.If(self.in_valid & self.in_last):
-                m.d.sync += y.eq(mac.y)
-            m.d.comb += self.y.eq(y)
+            running_sum(m, self, inner, mac.y)
             return m
 
         outer = Signal(acc.width, name="outer")  # reset: +0, so y is never X
