@@ -8,7 +8,7 @@ shorter than the array so that ``in_ready`` holds a last beat): every result row
 appear exactly ``latency + r`` cycles after the cycle its tile's last beat was taken, with
 ``out_last`` on the last row.  Then cocotb + Icarus on the emitted Verilog (``verify``):
 shapes 1x1, 2x3, 4x4 and 8x8, tiles of K = 1, 7, 64 and 256 back to back with specials in
-the inputs, rne and sr, fp16 chunked and fp32 accumulation; a gate-level netlist; an 8x8
+the inputs, fp16 chunked (rne, and sr with chunk 16) and fp32 accumulation (sr); a gate-level netlist; an 8x8
 array computing a real layer (a linear classifier of scikit-learn's digits, in fp8); and
 benches that must fail (a perturbed golden row, a wrong latency claim).
 """
@@ -197,9 +197,11 @@ def _config(shape, acc, chunk, rounding, seed=3):
 
 @pytest.mark.sim
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (4, 4), (8, 8)])
-@pytest.mark.parametrize("acc,chunk,rounding", [("fp16", 64, "rne"), ("fp32", 0, "sr")])
+@pytest.mark.parametrize("acc,chunk,rounding", [("fp16", 64, "rne"), ("fp32", 0, "sr"),
+                                                ("fp16", 16, "sr")])
 def test_gemm_tiles_on_verilog(shape, acc, chunk, rounding, tmp_path):
-    """Tiles of K = 1, 7, 64, 256, 7, 1 back to back (idle cycles, 2 % special codes)."""
+    """Tiles of K = 1, 7, 64, 256, 7, 1 back to back (idle cycles, 2 % special codes); with
+    chunk 16 and sr the folds draw from the PE's one PRNG between its products."""
     cfg = _config(shape, acc, chunk, rounding)
     report = verify(cfg, seed=shape[0] + shape[1], workdir=tmp_path, log=lambda m: None,
                     options={"gemms": len(K_MIX), "k": K_MIX})
