@@ -8,7 +8,8 @@ from ``--trials`` they double (up to ``--max-trials``) until the measured VRR th
 than three standard errors from 0.999, so that the cutoff is resolved where the budget
 allows.  With chunking, ``--long-trials`` further streams reach 2^24.  Writes
 ``docs/vrr_montecarlo.json`` (every point, with its trials) and the README section
-``vrr_montecarlo``.
+``vrr_montecarlo``.  Computed trials are kept in ``--cache`` (default
+``build/vrr_montecarlo``), so an interrupted or extended run computes only what is missing.
 
     python scripts/vrr_montecarlo.py [--trials 1024] [--max-trials 8192]
                                      [--long-trials 256] [--no-readme]
@@ -41,30 +42,60 @@ RESOLVE_AT = 1 << 20
 SHOWN_M_ACC = range(6, 17, 2)
 
 
-def run_point(m_acc: int, chunk: int, trials: int, max_trials: int, seed: int) -> dict:
+class SampleCache:
+    """Per-trial sums already computed, kept in ``folder`` (one ``.npz`` per point), so an
+    interrupted run resumes where it stopped: trials are numbered, and any batching of
+    them gives the same sums (``vrr_samples``)."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+
+    def _path(self, lengths, m_acc, chunk, seed) -> Path:
+        return self.folder / (f"mp{M_P}_macc{m_acc}_chunk{chunk}_seed{seed}_"
+                              f"n{lengths[0]}-{lengths[-1]}.npz")
+
+    def samples(self, lengths, m_acc: int, chunk: int, trials: int, seed: int):
+        """The first ``trials`` trials' (computed, exact) sums, computing only the missing."""
+        computed = exact = np.empty((0, len(lengths)))
+        path = None if self.folder is None else self._path(lengths, m_acc, chunk, seed)
+        if path is not None and path.exists():
+            with np.load(path) as data:
+                computed, exact = data["computed"], data["exact"]
+        if len(computed) < trials:
+            c, e = vrr_samples(lengths, m_acc, M_P, chunk, trials - len(computed), seed,
+                               first=len(computed))
+            computed, exact = np.concatenate([computed, c]), np.concatenate([exact, e])
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp.npz")
+                np.savez(tmp, computed=computed, exact=exact)
+                tmp.replace(path)
+        return computed[:trials], exact[:trials]
+
+
+def run_point(cache: SampleCache, m_acc: int, chunk: int, trials: int, max_trials: int,
+              seed: int) -> dict:
     """Lengths 2^6..2^20, trials doubling until the 2^20 point is resolved."""
     lengths = [1 << k for k in range(6, 21)]
     start = time.perf_counter()
-    computed, exact = vrr_samples(lengths, m_acc, M_P, chunk, trials, seed)
     while True:
+        computed, exact = cache.samples(lengths, m_acc, chunk, trials, seed)
         ratio, err = vrr_estimate(computed, exact)
         resolved = abs(ratio[-1] - (1 - CUTOFF)) > 3 * err[-1]
-        if resolved or len(computed) >= max_trials:
+        if resolved or trials >= max_trials:
             break
-        more = min(len(computed), max_trials - len(computed))
-        c, e = vrr_samples(lengths, m_acc, M_P, chunk, more, seed, first=len(computed))
-        computed, exact = np.concatenate([computed, c]), np.concatenate([exact, e])
-    return {"m_acc": m_acc, "chunk": chunk, "lengths": lengths, "trials": [len(computed)] *
+        trials = min(2 * trials, max_trials)
+    return {"m_acc": m_acc, "chunk": chunk, "lengths": lengths, "trials": [trials] *
             len(lengths), "measured": ratio.tolist(), "stderr": err.tolist(),
             "resolved": bool(resolved), "seconds": time.perf_counter() - start}
 
 
-def run_long(m_acc: int, chunk: int, trials: int, seed: int) -> dict:
+def run_long(cache: SampleCache, m_acc: int, chunk: int, trials: int, seed: int) -> dict:
     """Lengths 2^21..2^24 from ``trials`` further streams (trials after the first 2^20
     streams' budget: seeded apart by ``seed + 1``)."""
     lengths = [1 << k for k in range(21, 25)]
     start = time.perf_counter()
-    ratio, err = vrr_estimate(*vrr_samples(lengths, m_acc, M_P, chunk, trials, seed + 1))
+    ratio, err = vrr_estimate(*cache.samples(lengths, m_acc, chunk, trials, seed + 1))
     return {"m_acc": m_acc, "chunk": chunk, "lengths": lengths, "trials": [trials] * 4,
             "measured": ratio.tolist(), "stderr": err.tolist(),
             "seconds": time.perf_counter() - start}
@@ -163,21 +194,26 @@ def main() -> int:
     ap.add_argument("--chunks", default="0,64", help="chunk sizes (0 = plain)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    ap.add_argument("--cache", type=Path, default=ROOT / "build" / "vrr_montecarlo",
+                    help="folder of computed trials, reused by a later run (default "
+                         "build/vrr_montecarlo)")
+    ap.add_argument("--no-cache", action="store_true", help="keep no computed trials")
     args = ap.parse_args()
     low, _, high = args.m_acc.partition("-")
     widths = range(int(low), int(high or low) + 1)
     start = time.perf_counter()
     results = []
+    cache = SampleCache(None if args.no_cache else args.cache)
     for chunk in (int(c) for c in args.chunks.split(",")):
         for m in widths:
-            results.append(run_point(m, chunk, args.trials, args.max_trials, args.seed))
+            results.append(run_point(cache, m, chunk, args.trials, args.max_trials, args.seed))
             r = results[-1]
             print(f"m_acc {m} chunk {chunk}: {r['trials'][0]} trials, VRR(2^20) "
                   f"{r['measured'][-1]:.5f} ± {r['stderr'][-1]:.5f} "
                   f"{'resolved' if r['resolved'] else 'unresolved'}, {r['seconds']:.0f} s",
                   flush=True)
             if chunk and args.long_trials:
-                results.append(run_long(m, chunk, args.long_trials, args.seed))
+                results.append(run_long(cache, m, chunk, args.long_trials, args.seed))
                 print(f"  to 2^24: {results[-1]['measured']}, {results[-1]['seconds']:.0f} s",
                       flush=True)
     seconds = time.perf_counter() - start

@@ -1,0 +1,180 @@
+"""The product-anchored fused multiply-add datapath (wide products: fp16 x fp16 + fp16...).
+
+The exact product ``P = a.sig * b.sig`` never becomes a binary number on its own: its
+partial products are reduced to two carry-save rows, which sit at a fixed place of a
+W-bit window.  The addend ``c`` is aligned against the product's exponent while the
+multiplier runs (a right shift by ``r = H + eP - ec``, lost bits jammed into bit 0) and
+joins the rows as a third one, complemented when the signs differ.  One carry-select
+compound adder gives ``T = rows + ~C`` and ``T + 1``; ``|P - C|`` is ``~T`` when T is
+negative, else ``T + 1``.  The sum is then normalised and rounded once
+(:func:`fpforge.rtl.add.round_sum`).
+
+Window (bit 0 lowest)::
+
+    bit W (carry) | W-1 ... T_P + 1 : headroom H | T_P ... L : product | L-1 ... 1 | 0 jam
+
+- ``H`` bits above the product hold an addend that dominates it; beyond them
+  (``r < 0``) the product only matters as a sticky bit, so it is replaced by a jam in
+  bit 0 and ``c`` sits at the top (``r = 0``).  That needs ``H >= po + G + 1`` (plus
+  the leading zeros a ``c`` subnormal in its own format but normal in the output's may
+  have).
+- ``L`` bits below the product keep the sum exact wherever bits of ``c`` are lost: then
+  ``c`` lies at least two binades below the product's leading one, and the result's
+  ``po + G`` bits lie above bit 0.  Subnormal operands give the product leading zeros,
+  so ``L`` grows with them where the exponent ranges let ``c`` lose bits at all
+  (:func:`window_plan`).
+
+The specials and the zero sign come from the caller; this module only builds the
+magnitude path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth import Cat, Const, Module, Mux, Signal
+
+from fpforge.rtl.csa import compound_add, product_columns, reduce_columns
+from fpforge.rtl.fields import ranged, shift_right_sticky
+from fpforge.sim.formats import FloatFormat
+
+__all__ = ["WindowPlan", "window_plan", "anchored_sum", "anchored_fits"]
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Sizes of the window (see the module docstring), from the formats alone."""
+
+    low: int       # L: bits below the product, the jam bit included
+    product: int   # wP = pa + pb
+    headroom: int  # H
+    #: eP = a.exp + b.exp + p_const: the output field of the product's bit wP - 1
+    p_const: int
+    #: ec = c.exp + c_const: the output field of c's bit pc - 1
+    c_const: int
+    #: the output field below which no result needs exact bits (its smallest normal)
+    floor: int
+
+    @property
+    def top(self) -> int:
+        """T_P, the window position of the product's msb."""
+        return self.low + self.product - 1
+
+    @property
+    def width(self) -> int:
+        """W: window bits below the carry bit."""
+        return self.top + 1 + self.headroom
+
+
+def anchored_fits(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
+                  out: FloatFormat) -> bool:
+    """Whether the anchored datapath is the smaller one: the product is at least as wide
+    as the addend (a narrower product is aligned onto the addend's scale instead,
+    :func:`fpforge.rtl.add.order_terms`)."""
+    return a_fmt.precision + b_fmt.precision >= c_fmt.precision
+
+
+def _lowest_field(f: FloatFormat) -> int:
+    return f.field_range[0]
+
+
+def window_plan(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
+                out: FloatFormat, guard: int) -> WindowPlan:
+    """``L`` and ``H`` for these formats and ``guard`` bits below the output's ulp."""
+    wp, pc, po = a_fmt.precision + b_fmt.precision, c_fmt.precision, out.precision
+    p_const = out.bias - a_fmt.bias - b_fmt.bias + 1
+    c_const = out.bias - c_fmt.bias
+    floor = out.field_range[0]
+    # Leading zeros of a nonzero c: only a subnormal of c's format that is not also on
+    # the output's lowest binade counts (there the result's ulp is the floor's anyway).
+    c_low = _lowest_field(c_fmt) + c_const
+    c_lz = 0 if not c_fmt.subnormals or (out.subnormals and c_low == floor) else pc - 1
+    headroom = po + guard + 1 + c_lz
+
+    # Per class of operands (normal or subnormal each): the most leading zeros of the
+    # product and its largest msb field.
+    def classes(f: FloatFormat):
+        normal = (0, f.field_range[1])
+        return [normal, (f.precision - 1, 1)] if f.subnormals else [normal]
+    cases = [(lz_a + lz_b + 1, ea + eb + p_const)
+             for lz_a, ea in classes(a_fmt) for lz_b, eb in classes(b_fmt)]
+    low = 1
+    while True:
+        # c (nonzero, msb field >= c_low) loses bits when its lsb falls below window bit 1:
+        # ec < eP - (L + wP - pc - 1)
+        need = [max(po + guard + 2 - wp + lz, pc - wp + 2 + lz) for lz, ep in cases
+                if c_low < ep - (low + wp - pc - 1)]
+        if all(low >= n for n in need):
+            break
+        low += 1
+    return WindowPlan(low, wp, headroom, p_const, c_const, floor)
+
+
+def anchored_sum(m: Module, pipe, a, b, c, a_fmt: FloatFormat, b_fmt: FloatFormat,
+                 c_fmt: FloatFormat, out: FloatFormat, guard: int, specials: dict):
+    """|a * b + c| as ``(total, top, top_range, sign, specials)`` for
+    :func:`fpforge.rtl.add.round_sum`: unpacked operands in, the "align" and "sum" cuts
+    of ``pipe`` taken along the way (``specials`` travels through them)."""
+    from fpforge.rtl.add import _cut_dict
+    plan = window_plan(a_fmt, b_fmt, c_fmt, out, guard)
+    wp, low, top, width, head = plan.product, plan.low, plan.top, plan.width, plan.headroom
+
+    p_sign = a.sign ^ b.sign
+    p_zero = a.is_zero | b.is_zero
+    subtract = p_sign ^ c.sign
+    c_sig = c.sig if c_fmt.subnormals else Mux(c.is_zero, 0, c.sig)  # ns zero reads 1.0
+
+    # Exponents: eP of the product's msb, ec of c's (a zero c counts at the floor).
+    ea_lo, ea_hi = a_fmt.field_range[0], a_fmt.field_range[1]
+    eb_lo, eb_hi = b_fmt.field_range[0], b_fmt.field_range[1]
+    ep_lo, ep_hi = ea_lo + eb_lo + plan.p_const, ea_hi + eb_hi + plan.p_const
+    e_p = ranged(m, a.exp + b.exp + plan.p_const, ep_lo, ep_hi, "p_exp")
+    ec_lo = min(c_fmt.field_range[0] + plan.c_const, plan.floor)
+    ec_hi = c_fmt.field_range[1] + plan.c_const
+    e_c = ranged(m, Mux(c.is_zero, plan.floor, c.exp + plan.c_const), ec_lo, ec_hi, "c_exp")
+    # r = H + eP - ec: c's shift right from the window's top
+    r = ranged(m, head + e_p - e_c, head + ep_lo - ec_hi, head + ep_hi - ec_lo, "c_shift")
+    # the product only as a sticky: c dominates (r < 0), or the product is zero
+    p_jam_mode = Signal(name="p_jam_mode")
+    m.d.comb += p_jam_mode.eq(p_zero | (r < 0))
+    bits = width.bit_length()
+    r_max = head + ep_hi - ec_lo
+    amount = r
+    if r_max >= 1 << bits:  # saturate: shifts of W or more lose everything
+        amount = Mux(r >= (1 << bits), (1 << bits) - 1, amount)
+    amount = Mux(p_jam_mode, 0, amount)
+    amount = ranged(m, amount, 0, min(max(r_max, 0), (1 << bits) - 1), "c_amount")
+    c_window = Cat(Const(0, width - len(c_sig)), c_sig)
+    c_aligned, c_lost = shift_right_sticky(m, c_window, amount,
+                                           min(max(r_max, 0), (1 << bits) - 1), "c_align")
+    p_jam = p_jam_mode & ~p_zero
+
+    # The product's carry-save rows (masked in jam mode) and c, complemented to subtract.
+    a_sig = a.sig if a_fmt.subnormals else Mux(a.is_zero, 0, a.sig)
+    b_sig = b.sig if b_fmt.subnormals else Mux(b.is_zero, 0, b.sig)
+    rows = reduce_columns(m, product_columns(a_sig, b_sig), "p_tree")
+    keep = ~p_jam_mode
+    columns = [[] for _ in range(width + 1)]
+    for row in rows:
+        for i in range(wp):
+            columns[low + i].append(row[i] & keep)
+    c_bits = Cat(c_aligned[0] | c_lost, c_aligned[1:], Const(0, 1))  # bit 0 jams
+    for j in range(width + 1):
+        columns[j].append(c_bits[j] ^ subtract)
+    columns[0].append(p_jam)
+    x, y = reduce_columns(m, columns, "sum_tree")
+    (x, y, subtract, p_jam_mode, e_p, e_c, p_sign, c_sign, specials) = _cut_dict(
+        pipe, "align", x, y, subtract, p_jam_mode, e_p, e_c, p_sign, c.sign, specials)
+    t, t_plus = compound_add(m, x, y, "sum")
+    negative = subtract & t[width]
+    total = Signal(width + 1, name="sum_abs")
+    m.d.comb += total.eq(Mux(negative, ~t, Mux(subtract, t_plus, t)))
+    sign = Mux(negative, c_sign, p_sign)
+    # the window's carry bit has field base + W; base from the product, or from c at the
+    # top when the product is only a sticky
+    top_field = Mux(p_jam_mode, e_c + 1, e_p + (width - top))
+    t_lo = min(ep_lo + width - top, ec_lo + 1)
+    t_hi = max(ep_hi + width - top, ec_hi + 1)
+    top_field = ranged(m, top_field, t_lo, t_hi, "top_field")
+    total, top_field, sign, specials = _cut_dict(pipe, "sum", total, top_field, sign, specials)
+    return total, top_field, (t_lo, t_hi), sign, specials
