@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from amaranth import Cat, Const, Module, Mux, Signal, Value
 
+from fpforge.rtl.csa import carry_select_add
 from fpforge.rtl.fields import Pipeline, leading_zeros, ranged, shift_right_sticky, unpack
 from fpforge.rtl.rounder import Rounder, feed_rand, guard_bits
 from fpforge.rtl.unit import ArithUnit
 from fpforge.sim.formats import FloatFormat
 
 __all__ = ["FPAdder", "Addend", "SumTerm", "operand_addend", "order_terms", "add_terms",
-           "sum_specials", "select_term"]
+           "round_sum", "sum_specials", "select_term", "cut_with_specials"]
 
 
 @dataclass
@@ -89,7 +90,8 @@ class FPAdder(ArithUnit):
 
         specials = dict(sum_specials(a, b, self.rounding), rand=rand)
         y, flags = add_terms(m, pipe, ta, tb, fo, self.rounding, self.saturate,
-                             self.rand_bits, self.flags_out, specials, self.prng_seed())
+                             self.rand_bits, self.flags_out, specials, self.prng_seed(),
+                             stop_bit=True)
         self.drive_outputs(m, pipe, y, flags)
         return m
 
@@ -236,7 +238,7 @@ def select_term(m: Module, sel, x: SumTerm, y: SumTerm, name: str) -> SumTerm:
 
 def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatFormat,
               rounding: str, saturate: bool, rand_bits: int, flags: bool, specials: dict,
-              seed: int | None):
+              seed: int | None, stop_bit: bool = False):
     """Round x + y to ``out``: order, align, add, normalise, Rounder.  Both terms carry
     significands of one width W (msb = 2**exp, output field scale).  ``specials`` holds
     is_nan, is_inf, inf_sign, nv, zero_sign (sign of an exact zero) and rand (the ``sr``
@@ -257,18 +259,24 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
     big_sig = ranged(m, Mux(x_big, x.sig, y.sig), 0, (1 << width) - 1, "big_sig")
     small_sig = ranged(m, Mux(x_big, y.sig, x.sig), 0, (1 << width) - 1, "small_sig")
     big_exp = ranged(m, Mux(x_big, x.exp, y.exp), e_lo, e_hi, "big_exp")
-    small_exp = Mux(x_big, y.exp, x.exp)
     big_sign = Mux(x_big, x.sign, y.sign)
     subtract = x.sign ^ y.sign
 
-    # Align the smaller significand; every bit shifted out is jammed into bit 0.
+    small_exp = Mux(x_big, y.exp, x.exp)
+
+    # Align the smaller significand; a bit shifted out below bit 0 is jammed into it.
     diff = ranged(m, big_exp - small_exp, 0, e_hi - e_lo, "exp_diff")
     bits = frame.bit_length()
     if e_hi - e_lo >= 1 << bits:  # saturate: shifts of `frame` or more lose everything
         diff = diff[:bits] | diff[bits:].any().replicate(bits)
     small_frame = Cat(Const(0, frame - width), small_sig)
-    shifted, jam = shift_right_sticky(m, small_frame, diff, min(e_hi - e_lo, (1 << bits) - 1),
-                                      "align")
+    shifted = Signal(frame, name="align")
+    m.d.comb += shifted.eq(small_frame >> diff)
+    # small's bit k lands at frame - width + k - diff: a nonzero one is lost below bit 0
+    # iff small's trailing zeros are fewer than diff - (frame - width)
+    tz = leading_zeros(m, small_sig[::-1], "small_tz")
+    jam = Signal(name="align_jam")
+    m.d.comb += jam.eq((tz + (frame - width) < diff) & (small_sig != 0))
     big = Cat(Const(0, 1 + frame - width), big_sig)
     if isinstance(x.sticky, Value):
         # x's dropped bits are jammed into bit 0 whichever term it is; as the big one it
@@ -276,44 +284,83 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
         jam = jam | (~x_big & x.sticky)
         big = big | (x_big & x.sticky)
     aligned = Cat(jam, shifted)
-    (aligned, big, subtract, big_sign, big_exp, specials) = _cut_dict(
+    (aligned, big, subtract, big_sign, big_exp, specials) = cut_with_specials(
         pipe, "align", aligned, big, subtract, big_sign, big_exp, specials)
 
-    total = Signal(frame + 2, name="sum")  # never negative: big >= aligned
-    m.d.comb += total.eq(big + (Cat(aligned, 0) ^ subtract.replicate(frame + 2)) + subtract)
-    (total, big_sign, big_exp, specials) = _cut_dict(pipe, "sum", total, big_sign, big_exp,
-                                                     specials)
+    # never negative: big >= aligned
+    # never negative: big >= aligned
+    total = carry_select_add(m, big, Cat(aligned, 0) ^ subtract.replicate(frame + 2), "sum",
+                             subtract)
+    total, big_sign, big_exp, specials = cut_with_specials(pipe, "sum", total, big_sign,
+                                                           big_exp, specials)
 
-    # Normalise: bit frame+1 has field big_exp + 1; below the smallest normal the shift
-    # stops at field 1 (a subnormal, field 0), and a big_exp below 0 first shifts right.
-    if out.subnormals and e_lo < 0:
-        right = ranged(m, Mux(big_exp < 0, -big_exp, 0), 0, -e_lo, "denorm")
-        shifted, lost = shift_right_sticky(m, total, right, -e_lo, "denorm")
+    return round_sum(m, pipe, total, big_exp + 1, (e_lo + 1, e_hi + 1), big_sign, specials,
+                     out, rounding, saturate, rand_bits, flags, seed, stop_bit)
+
+
+def round_sum(m: Module, pipe: Pipeline, total: Value, top, top_range: tuple[int, int], sign,
+              specials: dict, out: FloatFormat, rounding: str, saturate: bool, rand_bits: int,
+              flags: bool, seed: int | None, stop_bit: bool = False):
+    """Normalise an exact, non-negative sum and round it to ``out``; returns (y, flags)
+    after the "output" cut.
+
+    ``total``'s msb has exponent field ``top`` (on ``out``'s scale, in ``top_range``); its
+    lowest bits reach at least :func:`guard_bits` below the ulp of any result, its bit 0
+    may be a jammed sticky.  ``sign`` is the sign of a nonzero sum, ``specials`` as for
+    :func:`add_terms`.  The shift is the leading-zero count, held at the output's smallest
+    normal where it has subnormals (field 0 then marks a subnormal): by comparing the count
+    with the limit, or (``stop_bit``) by ORing a one in at the limit before counting, which
+    takes the compare off the critical path for a few more gates (the adder's choice); a
+    ``top`` below that binade first shifts right onto it, every lost bit jammed into bit 0.
+    The kept bits come out of the shifter, the sticky from the sum under a mask of the
+    bits the shift leaves below them."""
+    frame = len(total)
+    t_lo, t_hi = top_range
+    g = guard_bits(out, rounding, rand_bits, flags)
+    if out.subnormals and t_lo < 1:
+        right = ranged(m, Mux(top < 1, 1 - top, 0), 0, 1 - t_lo, "denorm")
+        shifted, lost = shift_right_sticky(m, total, right, 1 - t_lo, "denorm")
         total = Cat(shifted[0] | lost, shifted[1:])
-        big_exp = Mux(big_exp < 0, 0, big_exp)
-        e_lo = 0
-    lz = leading_zeros(m, total, "lz")
-    top_field = big_exp + 1
-    if out.subnormals:
-        limit = ranged(m, big_exp, e_lo, e_hi, "norm_limit")
-        subnormal = lz > limit
-        shift = ranged(m, Mux(subnormal, limit, lz), 0, frame + 2, "norm_shift")
-        field = Mux(subnormal, 0, top_field - lz)
-        f_lo = 0
-    else:
-        shift, field, f_lo = lz, top_field - lz, e_lo + 1 - (frame + 2)
-    field = ranged(m, field, f_lo, e_hi + 1, "field")
-    normalised = Signal(frame + 2, name="normalised")
-    m.d.comb += normalised.eq(total << shift)
-    is_zero = total == 0
+        top = Mux(top < 1, 1, top)
+        t_lo = 1
     p = out.precision
-    sig, low = normalised[-p:], normalised[-p - g:-p]
-    sticky = normalised[:-p - g].any()
+    kept = min(p + g, frame)
+    normalised = Signal(kept, name="normalised")
+    if out.subnormals and stop_bit:
+        # the count stops at field 1: a one ORed in where the msb would reach it (none
+        # when that lies below the sum); the hidden bit then tells a subnormal
+        limit = ranged(m, top - 1, t_lo - 1, t_hi - 1, "norm_limit")
+        stop = Signal(frame, name="norm_stop")
+        m.d.comb += stop.eq(Const(1 << (frame - 1), frame) >> limit)
+        shift = leading_zeros(m, total | stop, "norm_shift")
+        m.d.comb += normalised.eq((total << shift)[frame - kept:frame])
+        field = Mux(normalised[-1], top - shift, 0)
+    elif out.subnormals:
+        lz = leading_zeros(m, total, "lz")
+        limit = ranged(m, top - 1, t_lo - 1, t_hi - 1, "norm_limit")
+        subnormal = lz > limit
+        shift = ranged(m, Mux(subnormal, limit, lz), 0, frame, "norm_shift")
+        m.d.comb += normalised.eq((total << shift)[frame - kept:frame])
+        field = Mux(subnormal, 0, top - lz)
+    else:
+        shift = leading_zeros(m, total, "norm_shift")
+        m.d.comb += normalised.eq((total << shift)[frame - kept:frame])
+        field = top - shift
+    f_lo = 0 if out.subnormals else t_lo - frame
+    is_zero = total == 0
+    if kept < p + g:
+        normalised = Cat(Const(0, p + g - kept), normalised)
+    field = ranged(m, field, f_lo, t_hi, "field")
+    sig, low = normalised[-p:], normalised[:g]
+    # sticky: a bit of total below the kept ones, i.e. at position < frame - kept - shift
+    below = Signal(frame, name="below_kept")
+    m.d.comb += below.eq(((1 << (frame - kept)) - 1) >> shift)
+    sticky = (total & below).any()
 
-    m.submodules.rounder = rounder = Rounder(out, (f_lo, e_hi + 1), rounding, saturate,
+    m.submodules.rounder = rounder = Rounder(out, (f_lo, t_hi), rounding, saturate,
                                              rand_bits, flags)
     sign = Mux(specials["is_inf"], specials["inf_sign"],
-               Mux(is_zero, specials["zero_sign"], big_sign))
+               Mux(is_zero, specials["zero_sign"], sign))
     m.d.comb += [rounder.sign.eq(sign), rounder.is_nan.eq(specials["is_nan"]),
                  rounder.is_inf.eq(specials["is_inf"]), rounder.is_zero.eq(is_zero),
                  rounder.exp.eq(field), rounder.sig.eq(sig), rounder.low.eq(low),
@@ -327,8 +374,8 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
 _SPECIAL_KEYS = ("is_nan", "is_inf", "inf_sign", "nv", "zero_sign", "rand")
 
 
-def _cut_dict(pipe, point, *values):
-    """``pipe.cut`` for positional values followed by the specials dict."""
+def cut_with_specials(pipe, point, *values):
+    """``pipe.cut`` for positional values followed by the specials dict (both returned)."""
     *plain, specials = values
     keys = [k for k in _SPECIAL_KEYS if k in specials]
     cut = pipe.cut(point, *plain, *(specials[k] for k in keys))

@@ -1,13 +1,17 @@
 """The product-anchored fused multiply-add datapath (wide products: fp16 x fp16 + fp16...).
 
 The exact product ``P = a.sig * b.sig`` never becomes a binary number on its own: its
-partial products are reduced to two carry-save rows, which sit at a fixed place of a
-W-bit window.  The addend ``c`` is aligned against the product's exponent while the
-multiplier runs (a right shift by ``r = H + eP - ec``, lost bits jammed into bit 0) and
-joins the rows as a third one, complemented when the signs differ.  One carry-select
-compound adder gives ``T = rows + ~C`` and ``T + 1``; ``|P - C|`` is ``~T`` when T is
-negative, else ``T + 1``.  The sum is then normalised and rounded once
-(:func:`fpforge.rtl.add.round_sum`).
+partial products are reduced to two carry-save rows (:mod:`fpforge.rtl.csa`), which sit
+at a fixed place of a (W + 1)-bit window.  The addend ``c`` is aligned against the
+product's exponent while the multiplier runs (a right shift by ``r = H + eP - ec``, the
+lost bits jammed into bit 0) and joins the rows as a third one, complemented when the
+signs differ; one layer of full adders brings the three rows to two.  One carry-select
+compound adder gives ``T = rows + (c or ~c)`` and ``T + s`` (``s``: subtracting), so the
+magnitude ``|P - c|`` is ``~T`` when ``T`` is negative, else ``T + s``, with no second
+carry chain.  The sum is then normalised and rounded once
+(:func:`fpforge.rtl.add.round_sum`).  Nothing on the way compares magnitudes or
+normalises the product, which keeps the path short: the multiplier and the alignment
+run side by side, then one adder, one normalisation, the Rounder.
 
 Window (bit 0 lowest)::
 
@@ -15,9 +19,10 @@ Window (bit 0 lowest)::
 
 - ``H`` bits above the product hold an addend that dominates it; beyond them
   (``r < 0``) the product only matters as a sticky bit, so it is replaced by a jam in
-  bit 0 and ``c`` sits at the top (``r = 0``).  That needs ``H >= po + G + 1`` (plus
-  the leading zeros a ``c`` subnormal in its own format but normal in the output's may
-  have).
+  bit 0 and ``c`` sits at the top (``r = 0``).  That needs ``H >= po + G``: the product
+  is below ``2**(ec - H)`` and the result's lowest exact bit (``G`` below the ulp of a
+  result at least ``2**(ec - 1)``) weighs ``2**(ec - po - G)``; plus the leading zeros a
+  ``c`` subnormal in its own format but normal in the output's may have.
 - ``L`` bits below the product keep the sum exact wherever bits of ``c`` are lost: then
   ``c`` lies at least two binades below the product's leading one, and the result's
   ``po + G`` bits lie above bit 0.  Subnormal operands give the product leading zeros,
@@ -34,8 +39,9 @@ from dataclasses import dataclass
 
 from amaranth import Cat, Const, Module, Mux, Signal
 
-from fpforge.rtl.csa import compound_add, product_columns, reduce_columns
-from fpforge.rtl.fields import ranged, shift_right_sticky
+from fpforge.rtl.add import cut_with_specials
+from fpforge.rtl.csa import magnitude_add, product_columns, reduce_columns
+from fpforge.rtl.fields import leading_zeros, ranged
 from fpforge.sim.formats import FloatFormat
 
 __all__ = ["WindowPlan", "window_plan", "anchored_sum", "anchored_fits"]
@@ -68,10 +74,15 @@ class WindowPlan:
 
 def anchored_fits(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
                   out: FloatFormat) -> bool:
-    """Whether the anchored datapath is the smaller one: the product is at least as wide
-    as the addend (a narrower product is aligned onto the addend's scale instead,
-    :func:`fpforge.rtl.add.order_terms`)."""
-    return a_fmt.precision + b_fmt.precision >= c_fmt.precision
+    """Whether the anchored datapath is the smaller one (measured over the presets): the
+    product is about twice as wide as the addend and the result (within two bits; the
+    window spans both), and both operand formats have subnormals.  A narrower product
+    is better brought onto the addend's scale (:func:`fpforge.rtl.add.order_terms`; fp8
+    x fp8 + bf16: 5,406 T against 7,604), and so is the product of two formats without
+    subnormals, which has at most one leading zero (dlfloat16: 13,386 against 14,346)."""
+    wp = a_fmt.precision + b_fmt.precision
+    return (wp >= 2 * max(c_fmt.precision, out.precision) - 2 and a_fmt.subnormals
+            and b_fmt.subnormals)
 
 
 def _lowest_field(f: FloatFormat) -> int:
@@ -89,7 +100,7 @@ def window_plan(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
     # the output's lowest binade counts (there the result's ulp is the floor's anyway).
     c_low = _lowest_field(c_fmt) + c_const
     c_lz = 0 if not c_fmt.subnormals or (out.subnormals and c_low == floor) else pc - 1
-    headroom = po + guard + 1 + c_lz
+    headroom = po + guard + c_lz
 
     # Per class of operands (normal or subnormal each): the most leading zeros of the
     # product and its largest msb field.
@@ -113,9 +124,9 @@ def window_plan(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
 def anchored_sum(m: Module, pipe, a, b, c, a_fmt: FloatFormat, b_fmt: FloatFormat,
                  c_fmt: FloatFormat, out: FloatFormat, guard: int, specials: dict):
     """|a * b + c| as ``(total, top, top_range, sign, specials)`` for
-    :func:`fpforge.rtl.add.round_sum`: unpacked operands in, the "align" and "sum" cuts
-    of ``pipe`` taken along the way (``specials`` travels through them)."""
-    from fpforge.rtl.add import _cut_dict
+    :func:`fpforge.rtl.add.round_sum`, from unpacked operands; ``specials`` (see
+    :func:`fpforge.rtl.add.add_terms`) travels through the "align" cut (after the
+    carry-save rows) and the "sum" cut (after the adder) of ``pipe``."""
     plan = window_plan(a_fmt, b_fmt, c_fmt, out, guard)
     wp, low, top, width, head = plan.product, plan.low, plan.top, plan.width, plan.headroom
 
@@ -145,30 +156,31 @@ def anchored_sum(m: Module, pipe, a, b, c, a_fmt: FloatFormat, b_fmt: FloatForma
     amount = Mux(p_jam_mode, 0, amount)
     amount = ranged(m, amount, 0, min(max(r_max, 0), (1 << bits) - 1), "c_amount")
     c_window = Cat(Const(0, width - len(c_sig)), c_sig)
-    c_aligned, c_lost = shift_right_sticky(m, c_window, amount,
-                                           min(max(r_max, 0), (1 << bits) - 1), "c_align")
+    c_aligned = Signal(width, name="c_aligned")
+    m.d.comb += c_aligned.eq(c_window >> amount)
+    # c's bit k lands at window bit W - pc + k - amount: bits at 0 or below are lost, and
+    # some nonzero one is iff c's trailing zeros are at most amount - (W - pc)
+    c_tz = leading_zeros(m, c_sig[::-1], "c_tz")
+    c_lost = Signal(name="c_lost")
+    m.d.comb += c_lost.eq((c_tz + (width - len(c_sig)) <= amount) & (c_sig != 0))
     p_jam = p_jam_mode & ~p_zero
 
-    # The product's carry-save rows (masked in jam mode) and c, complemented to subtract.
+    # The product's carry-save rows (zero in jam mode) and c, complemented to subtract.
     a_sig = a.sig if a_fmt.subnormals else Mux(a.is_zero, 0, a.sig)
     b_sig = b.sig if b_fmt.subnormals else Mux(b.is_zero, 0, b.sig)
     rows = reduce_columns(m, product_columns(a_sig, b_sig), "p_tree")
-    keep = ~p_jam_mode
     columns = [[] for _ in range(width + 1)]
     for row in rows:
         for i in range(wp):
-            columns[low + i].append(row[i] & keep)
-    c_bits = Cat(c_aligned[0] | c_lost, c_aligned[1:], Const(0, 1))  # bit 0 jams
+            columns[low + i].append(row[i] & ~p_jam_mode)
+    c_bits = Cat(c_lost, c_aligned[1:], Const(0, 1))  # bit 0 jams
     for j in range(width + 1):
         columns[j].append(c_bits[j] ^ subtract)
     columns[0].append(p_jam)
     x, y = reduce_columns(m, columns, "sum_tree")
-    (x, y, subtract, p_jam_mode, e_p, e_c, p_sign, c_sign, specials) = _cut_dict(
+    x, y, subtract, p_jam_mode, e_p, e_c, p_sign, c_sign, specials = cut_with_specials(
         pipe, "align", x, y, subtract, p_jam_mode, e_p, e_c, p_sign, c.sign, specials)
-    t, t_plus = compound_add(m, x, y, "sum")
-    negative = subtract & t[width]
-    total = Signal(width + 1, name="sum_abs")
-    m.d.comb += total.eq(Mux(negative, ~t, Mux(subtract, t_plus, t)))
+    total, negative = magnitude_add(m, x, y, subtract, "sum_abs")
     sign = Mux(negative, c_sign, p_sign)
     # the window's carry bit has field base + W; base from the product, or from c at the
     # top when the product is only a sticky
@@ -176,5 +188,6 @@ def anchored_sum(m: Module, pipe, a, b, c, a_fmt: FloatFormat, b_fmt: FloatForma
     t_lo = min(ep_lo + width - top, ec_lo + 1)
     t_hi = max(ep_hi + width - top, ec_hi + 1)
     top_field = ranged(m, top_field, t_lo, t_hi, "top_field")
-    total, top_field, sign, specials = _cut_dict(pipe, "sum", total, top_field, sign, specials)
+    total, top_field, sign, specials = cut_with_specials(pipe, "sum", total, top_field, sign,
+                                                          specials)
     return total, top_field, (t_lo, t_hi), sign, specials

