@@ -91,7 +91,7 @@ class FPAdder(ArithUnit):
         specials = dict(sum_specials(a, b, self.rounding), rand=rand)
         y, flags = add_terms(m, pipe, ta, tb, fo, self.rounding, self.saturate,
                              self.rand_bits, self.flags_out, specials, self.prng_seed(),
-                             stop_bit=True)
+                             fast=True)
         self.drive_outputs(m, pipe, y, flags)
         return m
 
@@ -238,13 +238,19 @@ def select_term(m: Module, sel, x: SumTerm, y: SumTerm, name: str) -> SumTerm:
 
 def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatFormat,
               rounding: str, saturate: bool, rand_bits: int, flags: bool, specials: dict,
-              seed: int | None, stop_bit: bool = False):
+              seed: int | None, fast: bool = False):
     """Round x + y to ``out``: order, align, add, normalise, Rounder.  Both terms carry
     significands of one width W (msb = 2**exp, output field scale).  ``specials`` holds
     is_nan, is_inf, inf_sign, nv, zero_sign (sign of an exact zero) and rand (the ``sr``
     draw presented with the operands, used when ``seed`` is None; else an own PRNG).
     Only ``x`` may carry a sticky (a tie in magnitude orders ``x`` as the big term, so the
-    difference is never negative).  Returns (y, flags) after the "output" cut."""
+    difference is never negative).  Returns (y, flags) after the "output" cut.
+
+    ``fast`` trades a little area for depth: the aligned operand's lost bits come from
+    its trailing-zero count instead of an OR per shifter stage, the sum from carry-select
+    blocks instead of one ripple chain, and the normalisation stops at the smallest normal
+    by a stop bit (:func:`round_sum`).  The adder takes it (its depth is what it is
+    measured by); the accumulating MACs do not (their area is)."""
     assert not isinstance(y.sticky, Value), "only x may carry a sticky"
     width = len(x.sig)
     g = guard_bits(out, rounding, rand_bits, flags)
@@ -270,13 +276,17 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
     if e_hi - e_lo >= 1 << bits:  # saturate: shifts of `frame` or more lose everything
         diff = diff[:bits] | diff[bits:].any().replicate(bits)
     small_frame = Cat(Const(0, frame - width), small_sig)
-    shifted = Signal(frame, name="align")
-    m.d.comb += shifted.eq(small_frame >> diff)
-    # small's bit k lands at frame - width + k - diff: a nonzero one is lost below bit 0
-    # iff small's trailing zeros are fewer than diff - (frame - width)
-    tz = leading_zeros(m, small_sig[::-1], "small_tz")
-    jam = Signal(name="align_jam")
-    m.d.comb += jam.eq((tz + (frame - width) < diff) & (small_sig != 0))
+    if fast:
+        shifted = Signal(frame, name="align")
+        m.d.comb += shifted.eq(small_frame >> diff)
+        # small's bit k lands at frame - width + k - diff: a nonzero one is lost below
+        # bit 0 iff small's trailing zeros are fewer than diff - (frame - width)
+        tz = leading_zeros(m, small_sig[::-1], "small_tz")
+        jam = Signal(name="align_jam")
+        m.d.comb += jam.eq((tz + (frame - width) < diff) & (small_sig != 0))
+    else:
+        shifted, jam = shift_right_sticky(m, small_frame, diff,
+                                          min(e_hi - e_lo, (1 << bits) - 1), "align")
     big = Cat(Const(0, 1 + frame - width), big_sig)
     if isinstance(x.sticky, Value):
         # x's dropped bits are jammed into bit 0 whichever term it is; as the big one it
@@ -288,14 +298,17 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
         pipe, "align", aligned, big, subtract, big_sign, big_exp, specials)
 
     # never negative: big >= aligned
-    # never negative: big >= aligned
-    total = carry_select_add(m, big, Cat(aligned, 0) ^ subtract.replicate(frame + 2), "sum",
-                             subtract)
+    small = Cat(aligned, 0) ^ subtract.replicate(frame + 2)
+    if fast:  # never negative: big >= aligned
+        total = carry_select_add(m, big, small, "sum", subtract)
+    else:
+        total = Signal(frame + 2, name="sum")
+        m.d.comb += total.eq(big + small + subtract)
     total, big_sign, big_exp, specials = cut_with_specials(pipe, "sum", total, big_sign,
                                                            big_exp, specials)
 
     return round_sum(m, pipe, total, big_exp + 1, (e_lo + 1, e_hi + 1), big_sign, specials,
-                     out, rounding, saturate, rand_bits, flags, seed, stop_bit)
+                     out, rounding, saturate, rand_bits, flags, seed, stop_bit=fast)
 
 
 def round_sum(m: Module, pipe: Pipeline, total: Value, top, top_range: tuple[int, int], sign,
@@ -310,7 +323,7 @@ def round_sum(m: Module, pipe: Pipeline, total: Value, top, top_range: tuple[int
     :func:`add_terms`.  The shift is the leading-zero count, held at the output's smallest
     normal where it has subnormals (field 0 then marks a subnormal): by comparing the count
     with the limit, or (``stop_bit``) by ORing a one in at the limit before counting, which
-    takes the compare off the critical path for a few more gates (the adder's choice); a
+    takes the compare off the critical path (``add_terms(fast=True)``); a
     ``top`` below that binade first shifts right onto it, every lost bit jammed into bit 0.
     The kept bits come out of the shifter, the sticky from the sum under a mask of the
     bits the shift leaves below them."""
