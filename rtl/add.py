@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from amaranth import Cat, Const, Module, Mux, Signal, Value
 
-from fpforge.rtl.csa import carry_select_add
+from fpforge.rtl.adders import carry_select_add
 from fpforge.rtl.fields import Pipeline, leading_zeros, ranged, shift_right_sticky, unpack
 from fpforge.rtl.rounder import Rounder, feed_rand, guard_bits
 from fpforge.rtl.unit import ArithUnit

@@ -1,17 +1,16 @@
 """The product-anchored fused multiply-add datapath (wide products: fp16 x fp16 + fp16...).
 
-The exact product ``P = a.sig * b.sig`` never becomes a binary number on its own: its
-partial products are reduced to two carry-save rows (:mod:`fpforge.rtl.csa`), which sit
-at a fixed place of a (W + 1)-bit window.  The addend ``c`` is aligned against the
-product's exponent while the multiplier runs (a right shift by ``r = H + eP - ec``, the
-lost bits jammed into bit 0) and joins the rows as a third one, complemented when the
-signs differ; one layer of full adders brings the three rows to two.  One carry-select
-compound adder gives ``T = rows + (c or ~c)`` and ``T + s`` (``s``: subtracting), so the
+The exact product ``P = a.sig * b.sig`` sits at a fixed place of a (W + 1)-bit window.
+The addend ``c`` is aligned against the product's exponent while the multiplier runs (a
+right shift by ``r = H + eP - ec``, the lost bits jammed into bit 0), complemented when
+the signs differ.  One carry-select adder (:func:`fpforge.rtl.adders.magnitude_add`)
+gives ``T = P + (c or ~c)`` and ``T + s`` (``s``: subtracting) from shared blocks, so the
 magnitude ``|P - c|`` is ``~T`` when ``T`` is negative, else ``T + s``, with no second
 carry chain.  The sum is then normalised and rounded once
 (:func:`fpforge.rtl.add.round_sum`).  Nothing on the way compares magnitudes or
 normalises the product, which keeps the path short: the multiplier and the alignment
-run side by side, then one adder, one normalisation, the Rounder.
+run side by side, then one adder, one normalisation, the Rounder.  The product is
+Verilog's ``*``, which FPGA flows map to their multiplier blocks.
 
 Window (bit 0 lowest)::
 
@@ -40,7 +39,7 @@ from dataclasses import dataclass
 from amaranth import Cat, Const, Module, Mux, Signal
 
 from fpforge.rtl.add import cut_with_specials
-from fpforge.rtl.csa import magnitude_add, product_columns, reduce_columns
+from fpforge.rtl.adders import magnitude_add
 from fpforge.rtl.fields import leading_zeros, ranged
 from fpforge.sim.formats import FloatFormat
 
@@ -165,19 +164,16 @@ def anchored_sum(m: Module, pipe, a, b, c, a_fmt: FloatFormat, b_fmt: FloatForma
     m.d.comb += c_lost.eq((c_tz + (width - len(c_sig)) <= amount) & (c_sig != 0))
     p_jam = p_jam_mode & ~p_zero
 
-    # The product's carry-save rows (zero in jam mode) and c, complemented to subtract.
+    # Two rows: the product (zero in jam mode, which sets bit 0 instead) and c,
+    # complemented to subtract.
     a_sig = a.sig if a_fmt.subnormals else Mux(a.is_zero, 0, a.sig)
     b_sig = b.sig if b_fmt.subnormals else Mux(b.is_zero, 0, b.sig)
-    rows = reduce_columns(m, product_columns(a_sig, b_sig), "p_tree")
-    columns = [[] for _ in range(width + 1)]
-    for row in rows:
-        for i in range(wp):
-            columns[low + i].append(row[i] & ~p_jam_mode)
-    c_bits = Cat(c_lost, c_aligned[1:], Const(0, 1))  # bit 0 jams
-    for j in range(width + 1):
-        columns[j].append(c_bits[j] ^ subtract)
-    columns[0].append(p_jam)
-    x, y = reduce_columns(m, columns, "sum_tree")
+    product = Signal(wp, name="p_product")
+    m.d.comb += product.eq(a_sig * b_sig)
+    x = Signal(width + 1, name="p_row")
+    m.d.comb += x.eq(Cat(p_jam, Const(0, low - 1), product & (~p_jam_mode).replicate(wp)))
+    y = Signal(width + 1, name="c_row")
+    m.d.comb += y.eq(Cat(c_lost, c_aligned[1:], Const(0, 1)) ^ subtract.replicate(width + 1))
     x, y, subtract, p_jam_mode, e_p, e_c, p_sign, c_sign, specials = cut_with_specials(
         pipe, "align", x, y, subtract, p_jam_mode, e_p, e_c, p_sign, c.sign, specials)
     total, negative = magnitude_add(m, x, y, subtract, "sum_abs")
