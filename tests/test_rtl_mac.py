@@ -23,6 +23,7 @@ from fpforge.sim.formats import parse
 from fpforge.tb.vectors import mac_operands
 from fpforge.tb.verify import verify
 
+from reference import fma_operands
 from rtl_bench import amaranth_run, assert_same, cocotb_check
 
 # ---- Amaranth simulator ----------------------------------------------------------------
@@ -103,6 +104,50 @@ def test_fused_fp8_saturating_on_verilog(tmp_path):
     """All-8-bit fused MAC with saturation (24 input bits: corner + random)."""
     cocotb_check(MacConfig(a="fp8_e4m3", b="fp8_e4m3", c="fp8_e4m3", out="fp8_e4m3",
                            saturate=True, rounding="rup"), tmp_path, vectors=6_000)
+
+
+@dataclass(frozen=True)
+class _HardMac(MacConfig):
+    """A MAC driven by ``reference.fma_operands``: products aimed at the overflow and
+    underflow thresholds, c cancelling them (massive cancellation), near, far or at a
+    half-ulp tie, signed zeros."""
+
+    def test_inputs(self, n, seed):
+        a, b, c = fma_operands(self.a, self.b, self.c, self.out, n, seed)
+        return self.with_rand({"a": a, "b": b, "c": c}, seed)
+
+
+# both datapaths: the product-anchored window (wide products) and the ordered sum of a
+# product brought onto the accumulator's scale (fp8 products, fp16 products into fp32)
+HARD = [(("fp16", "fp16", "fp16", "fp16"), m) for m in ("rne", "rtz", "rna", "rup", "rdn")] + [
+    (("bf16", "bf16", "bf16", "bf16"), "rne"),
+    (("fp32", "fp32", "fp32", "fp32"), "rdn"),
+    (("fp8_e5m2", "fp8_e5m2", "fp8_e5m2", "fp8_e5m2"), "rup"),
+    (("fp16", "fp16", "fp8_e5m2", "bf16"), "rna"),
+    (("fp16", "fp16", "fp32", "fp32"), "rne"),
+    (("fp8_e4m3", "fp8_e4m3", "fp16", "fp16"), "rtz"),
+    (("fp8_e4m3", "fp8_e4m3", "dlfloat16", "dlfloat16"), "rne"),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("fmts,rounding", HARD, ids=[f"{'-'.join(f)}-{r}" for f, r in HARD])
+def test_fused_hard_cases_on_verilog(fmts, rounding, tmp_path):
+    from fpforge.tb.verilator import verify_verilator
+    a, b, c, out = fmts
+    cfg = _HardMac(a=a, b=b, c=c, out=out, rounding=rounding)
+    report = verify_verilator(cfg, vectors=40_000, workdir=tmp_path, log=lambda m: None)
+    assert report.rtl.tried == report.rtl.passed == 40_000
+
+
+@pytest.mark.sim
+def test_fused_all_eight_bit_triples_on_verilog(tmp_path):
+    """Every (a, b, c) of the all-e5m2 fused MAC (anchored datapath), 2**24 triples."""
+    from fpforge.tb.verilator import verify_verilator
+    f = "fp8_e5m2"
+    report = verify_verilator(MacConfig(a=f, b=f, c=f, out=f), exhaustive=True,
+                              workdir=tmp_path, log=lambda m: None)
+    assert report.rtl.tried == report.rtl.passed == 1 << 24
 
 
 UNFUSED = [
