@@ -238,7 +238,7 @@ def select_term(m: Module, sel, x: SumTerm, y: SumTerm, name: str) -> SumTerm:
 
 def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatFormat,
               rounding: str, saturate: bool, rand_bits: int, flags: bool, specials: dict,
-              seed: int | None, fast: bool = False):
+              seed: int | None, fast: bool = False, lowest_field: int | None = None):
     """Round x + y to ``out``: order, align, add, normalise, Rounder.  Both terms carry
     significands of one width W (msb = 2**exp, output field scale).  ``specials`` holds
     is_nan, is_inf, inf_sign, nv, zero_sign (sign of an exact zero) and rand (the ``sr``
@@ -250,7 +250,8 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
     its trailing-zero count instead of an OR per shifter stage, the sum from carry-select
     blocks instead of one ripple chain, and the normalisation stops at the smallest normal
     by a stop bit (:func:`round_sum`).  The adder takes it (its depth is what it is
-    measured by); the accumulating MACs do not (their area is)."""
+    measured by); the accumulating MACs do not (their area is).  ``lowest_field``: as
+    for :func:`round_sum`."""
     assert not isinstance(y.sticky, Value), "only x may carry a sticky"
     width = len(x.sig)
     g = guard_bits(out, rounding, rand_bits, flags)
@@ -308,12 +309,14 @@ def add_terms(m: Module, pipe: Pipeline, x: SumTerm, y: SumTerm, out: FloatForma
                                                            big_exp, specials)
 
     return round_sum(m, pipe, total, big_exp + 1, (e_lo + 1, e_hi + 1), big_sign, specials,
-                     out, rounding, saturate, rand_bits, flags, seed, stop_bit=fast)
+                     out, rounding, saturate, rand_bits, flags, seed, stop_bit=fast,
+                     lowest_field=lowest_field)
 
 
 def round_sum(m: Module, pipe: Pipeline, total: Value, top, top_range: tuple[int, int], sign,
               specials: dict, out: FloatFormat, rounding: str, saturate: bool, rand_bits: int,
-              flags: bool, seed: int | None, stop_bit: bool = False):
+              flags: bool, seed: int | None, stop_bit: bool = False,
+              lowest_field: int | None = None):
     """Normalise an exact, non-negative sum and round it to ``out``; returns (y, flags)
     after the "output" cut.
 
@@ -326,7 +329,9 @@ def round_sum(m: Module, pipe: Pipeline, total: Value, top, top_range: tuple[int
     takes the compare off the critical path (``add_terms(fast=True)``); a
     ``top`` below that binade first shifts right onto it, every lost bit jammed into bit 0.
     The kept bits come out of the shifter, the sticky from the sum under a mask of the
-    bits the shift leaves below them."""
+    bits the shift leaves below them.  ``lowest_field``: the lowest exponent field a
+    nonzero sum can have, where the caller knows one from the formats; in an output
+    without subnormals, at 0 or above it leaves the Rounder no flush to zero to build."""
     frame = len(total)
     t_lo, t_hi = top_range
     g = guard_bits(out, rounding, rand_bits, flags)
@@ -360,6 +365,8 @@ def round_sum(m: Module, pipe: Pipeline, total: Value, top, top_range: tuple[int
         m.d.comb += normalised.eq((total << shift)[frame - kept:frame])
         field = top - shift
     f_lo = 0 if out.subnormals else t_lo - frame
+    if lowest_field is not None and not out.subnormals:
+        f_lo = max(f_lo, lowest_field)
     is_zero = total == 0
     if kept < p + g:
         normalised = Cat(Const(0, p + g - kept), normalised)

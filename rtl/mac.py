@@ -19,6 +19,8 @@ Unfused: an :class:`FPMultiplier` rounding to ``prod_fmt`` feeding an :class:`FP
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from amaranth import Module, Mux, Signal
 
 from fpforge.rtl.add import (Addend, FPAdder, add_terms, operand_addend, order_terms,
@@ -30,7 +32,7 @@ from fpforge.rtl.rounder import guard_bits
 from fpforge.rtl.unit import ArithUnit
 from fpforge.sim.formats import FloatFormat, parse
 
-__all__ = ["FPMAC", "product_addend", "NORMALISED_OPERANDS_UP_TO"]
+__all__ = ["FPMAC", "product_addend", "lowest_result_field", "NORMALISED_OPERANDS_UP_TO"]
 
 
 class FPMAC(ArithUnit):
@@ -124,11 +126,12 @@ class FPMAC(ArithUnit):
         specials = _fma_specials(a, b, c, self.rounding)
         g = guard_bits(fo, self.rounding, self.rand_bits, self.flags_out)
         rounding = (fo, self.rounding, self.saturate, self.rand_bits, self.flags_out)
+        lowest = lowest_result_field(fa, fb, fc, fo, fold=self.fold_port)
         if not folding and anchored_fits(fa, fb, fc, fo):  # rtl.fma: product-anchored window
             total, top, top_range, sign, specials = anchored_sum(
                 m, pipe, a, b, c, fa, fb, fc, fo, g, dict(specials, rand=rand))
             y, flags = round_sum(m, pipe, total, top, top_range, sign, specials, *rounding,
-                                 self.prng_seed())
+                                 self.prng_seed(), lowest_field=lowest)
         else:  # the product onto the addend's scale, then rtl.add's ordered sum
             addends = [product_addend(m, a, fa, b, fb, fo), operand_addend(c, fc, fo, "c")]
             if folding:
@@ -141,7 +144,7 @@ class FPMAC(ArithUnit):
                 specials = {k: Mux(fold, v, specials[k])
                             for k, v in sum_specials(z, c, self.rounding).items()}
             y, flags = add_terms(m, pipe, p, pc, *rounding, dict(specials, rand=rand),
-                                 self.prng_seed())
+                                 self.prng_seed(), lowest_field=lowest)
         self.drive_outputs(m, pipe, y, flags)
         return m
 
@@ -158,6 +161,32 @@ def _fma_specials(a, b, c, rounding: str) -> dict:
     zero_sign = (p_sign | c.sign) if rounding == "rdn" else (p_sign & c.sign)
     return dict(is_nan=is_nan, is_inf=p_inf | c.is_inf, inf_sign=Mux(p_inf, p_sign, c.sign),
                 nv=nv, zero_sign=zero_sign)
+
+
+def _field_of(value: Fraction, fmt: FloatFormat) -> int:
+    """The exponent field of ``fmt`` whose binade holds the positive ``value``."""
+    log2 = value.numerator.bit_length() - value.denominator.bit_length()
+    if Fraction(2) ** log2 > value:
+        log2 -= 1
+    return log2 + fmt.bias
+
+
+def lowest_result_field(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
+                        out: FloatFormat, fold: bool = False) -> int:
+    """The lowest exponent field of ``out`` a nonzero exact ``a * b + c`` can reach.  It
+    is at least the least of: half the smallest nonzero product (``c`` below half of it);
+    the smallest ``c`` (a zero product); and where ``c`` and the product lie within a
+    binade of each other, the finer of their steps there (the product's, the product of
+    the operands' lowest-binade steps; ``c``'s at half the smallest product).  For fp8 x
+    fp8 + dlfloat16 that is dlfloat16's smallest normal: the sum cannot underflow.  With
+    ``fold``, also a fold's ``z + c`` of two ``c_fmt`` values: at least ``c``'s step."""
+    def step(f: FloatFormat) -> Fraction:
+        return Fraction(2) ** (f.emin - f.man_bits)
+    half = a_fmt.min_positive * b_fmt.min_positive / 2
+    c_step = max(step(c_fmt), Fraction(2) ** (_field_of(half, c_fmt) - c_fmt.bias
+                                               - c_fmt.man_bits))
+    lowest = min(half, c_fmt.min_positive, step(a_fmt) * step(b_fmt), c_step)
+    return _field_of(min(lowest, step(c_fmt)) if fold else lowest, out)
 
 
 #: Widest significand product (bits) whose operands are normalised before the multiply

@@ -47,6 +47,9 @@ MUL_DEPTH_TARGETS = {"fp16": 102}
 #: Issue targets for the adder (transistors): HardFloat's figure, and the issue's aim.
 ADD_TARGETS = {"fp16": 7920, "fp32": 17538}
 ADD_AIMS = {"fp16": 6700}
+#: The chunking issue's adder targets: no deeper than HardFloat's adder, at no more area
+#: than fpforge's adder before that issue's rework (2026-12-01, same script): (T, depth).
+ADD_DEPTH_TARGETS = {"fp16": (4938, 88), "fp32": (10700, 137)}
 
 #: Berkeley HardFloat on SKY130 HD standard cells (sky130_fd_sc_hd__tt_025C_1v80), measured
 #: 2026-12-01 with the flow of `fpforge area --liberty` (Yosys synth -flatten; dfflibmap;

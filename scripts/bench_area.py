@@ -27,8 +27,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 sys.path.insert(0, str(Path(__file__).parent))
-from anchors import (ADD_AIMS, ADD_TARGETS, FMA_TARGETS, HARDFLOAT_ADD,  # noqa: E402
-                     HARDFLOAT_FMA, HARDFLOAT_MUL, MUL_DEPTH_TARGETS, MUL_TARGETS)
+from anchors import (ADD_AIMS, ADD_DEPTH_TARGETS, ADD_TARGETS, FMA_TARGETS,  # noqa: E402
+                     HARDFLOAT_ADD, HARDFLOAT_FMA, HARDFLOAT_MUL, MUL_DEPTH_TARGETS,
+                     MUL_TARGETS)
 
 from fpforge.gen.emit import generate, to_verilog  # noqa: E402
 from fpforge.gen.report import markdown_table, replace_readme_section  # noqa: E402
@@ -127,6 +128,10 @@ def add_table(rows: list[dict]) -> str:
             met = f"<= {target} " + ("met" if r["transistors"] <= target else "MISSED")
             if aim:
                 met += f"; aim <= {aim} " + ("met" if r["transistors"] <= aim else "missed")
+        if r["format"] in ADD_DEPTH_TARGETS:
+            t, d = ADD_DEPTH_TARGETS[r["format"]]
+            met += (f"; depth <= {d}: {'met' if r['depth'] <= d else 'MISSED'}, at <= {t} T "
+                    f"(before): {'met' if r['transistors'] <= t else 'MISSED'}")
         out.append([f"{r['format']} ({r['spec']})", r["transistors"], r["depth"],
                     hf_t or "-", hf_d or "-", f"{r['transistors'] / hf_t:.2f}" if hf_t else "-",
                     met, f"{r['rtl_passed']} / {r['netlist_passed']}"])

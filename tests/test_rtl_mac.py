@@ -73,6 +73,25 @@ def test_amaranth_sim_hand_picked_fma_cases():
                     f"y[{mode}]")
 
 
+@pytest.mark.parametrize("a,c", [("e3m2", "e4m2ns"), ("e2m2", "e5m1ns"), ("e3m1ns", "e3m3ns"),
+                                 ("e3m2", "e3m2"), ("e2m1", "e5m3ns")])
+def test_lowest_result_field_bounds_every_sum(a, c):
+    """``lowest_result_field`` (which lets fp8 x fp8 + dlfloat16 drop the Rounder's flush)
+    against the smallest nonzero |a * b + c| over every finite code triple of small
+    formats, in exact rationals."""
+    from fractions import Fraction
+    from fpforge.rtl.mac import lowest_result_field
+    fa, fc = parse(a), parse(c)
+
+    def values(f):
+        return {v for v in map(f.value, f.all_codes().tolist()) if isinstance(v, Fraction)}
+    products, addends = {x * y for x in values(fa) for y in values(fa)}, values(fc)
+    smallest = min(abs(p + q) for p in products for q in addends if p + q)
+    lowest = lowest_result_field(fa, fa, fc, fc)
+    assert Fraction(2) ** (lowest - fc.bias) <= smallest
+    assert Fraction(2) ** (lowest - fc.bias + 3) > smallest  # and not far below it
+
+
 # ---- cocotb + Icarus on the emitted Verilog --------------------------------------------
 
 FUSED = [
