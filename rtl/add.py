@@ -343,7 +343,7 @@ def round_sum(m: Module, pipe: Pipeline, total: Value, top, top_range: tuple[int
         t_lo = 1
     p = out.precision
     kept = min(p + g, frame)
-    normalised = Signal(kept, name="normalised")
+    normalised = Signal(frame, name="normalised")  # only its top `kept` bits are used
     if out.subnormals and stop_bit:
         # the count stops at field 1: a one ORed in where the msb would reach it (none
         # when that lies below the sum); the hidden bit then tells a subnormal
@@ -351,18 +351,18 @@ def round_sum(m: Module, pipe: Pipeline, total: Value, top, top_range: tuple[int
         stop = Signal(frame, name="norm_stop")
         m.d.comb += stop.eq(Const(1 << (frame - 1), frame) >> limit)
         shift = leading_zeros(m, total | stop, "norm_shift")
-        m.d.comb += normalised.eq((total << shift)[frame - kept:frame])
+        m.d.comb += normalised.eq(total << shift)
         field = Mux(normalised[-1], top - shift, 0)
     elif out.subnormals:
         lz = leading_zeros(m, total, "lz")
         limit = ranged(m, top - 1, t_lo - 1, t_hi - 1, "norm_limit")
         subnormal = lz > limit
         shift = ranged(m, Mux(subnormal, limit, lz), 0, frame, "norm_shift")
-        m.d.comb += normalised.eq((total << shift)[frame - kept:frame])
+        m.d.comb += normalised.eq(total << shift)
         field = Mux(subnormal, 0, top - lz)
     else:
         shift = leading_zeros(m, total, "norm_shift")
-        m.d.comb += normalised.eq((total << shift)[frame - kept:frame])
+        m.d.comb += normalised.eq(total << shift)
         field = top - shift
     f_lo = 0 if out.subnormals else t_lo - frame
     if lowest_field is not None and not out.subnormals:
@@ -370,6 +370,8 @@ def round_sum(m: Module, pipe: Pipeline, total: Value, top, top_range: tuple[int
     is_zero = total == 0
     if kept < p + g:
         normalised = Cat(Const(0, p + g - kept), normalised)
+    else:
+        normalised = normalised[frame - kept:]
     field = ranged(m, field, f_lo, t_hi, "field")
     sig, low = normalised[-p:], normalised[:g]
     # sticky: a bit of total below the kept ones, i.e. at position < frame - kept - shift
