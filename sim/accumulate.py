@@ -1,7 +1,7 @@
 """Golden streaming accumulation: chunk-based accumulation and the AXPY weight update.
 
 Mirrors ``rtl/accumulator.py`` operation by operation, so the codes here are the codes the
-hardware produces.  Chunk-based accumulation (DESIGN.md section 4): for every input
+hardware produces.  Chunk-based accumulation (README, Numerical semantics): for every input
 ``inner := round(x + inner)``; after every ``chunk`` inputs of a stream, and after its last
 input, ``outer := round(inner + outer)`` and ``inner := +0``; the stream's result is
 ``outer`` (``chunk=0``: one running sum, the result is ``inner``).  Both registers start at

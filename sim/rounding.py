@@ -5,7 +5,7 @@ form) and ends in :func:`round_raw`, the one rounding function; ``rtl/rounder.py
 hardware mirror.  All arithmetic is on integers (numpy uint64/int64), never float64, so
 nothing is rounded twice.
 
-Semantics (DESIGN.md section 3):
+Semantics (the README's Numerical semantics):
 
 * modes ``rne`` (ties to even), ``rna`` (ties away), ``rtz``, ``rup`` (toward +inf),
   ``rdn`` (toward -inf), and ``sr`` (stochastic): with d in [0, 1) the discarded part in

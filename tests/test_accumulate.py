@@ -2,7 +2,7 @@
 ``axpy``) against an independent sequential reference written here.
 
 The reference walks the streams one input at a time with Python ints and Fractions, and
-implements the chunk semantics directly from DESIGN.md section 4: for every input
+implements the chunk semantics directly from the README's Numerical semantics: for every input
 ``inner := round(x + inner)`` (products: ``round(a*b + inner)``, one fused rounding); after
 every ``chunk`` inputs of a stream and after its last input ``outer := round(inner +
 outer)``, ``inner := +0``; the result is ``outer`` (``chunk=0``: ``inner``).  Both registers

@@ -4,7 +4,7 @@ sequential accumulation reference of ``test_accumulate.py``.
 PE (i, j) of an R x C array is one chunk-based accumulator of exact products: over the
 tiles back to back it sums A[i, k] * B[k, j], k = 0..K_t-1, one stream per tile.  So the
 expected code of C_t[i, j] is ``reference_chunked`` (Python ints / Fractions, one input at
-a time, written from DESIGN.md section 4) run on row i of A and column j of B, all tiles
+a time, written from the README's chunk semantics) run on row i of A and column j of B, all tiles
 concatenated, with the tile lengths as stream lengths.  Its ``sr`` draws come from the
 seed rule of the module docstring, written out here with ``instance_seed``: one stream
 ``instance_seed(seed, p)``, ``p = i * cols + j``, drawn by products and folds in turn (a
