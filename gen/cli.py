@@ -331,10 +331,20 @@ def _check_text(check) -> str:
     return text
 
 
+def _measured_text(measured, m_acc: int, cutoff: float) -> str:
+    """The stored measurement behind an answer of ``m_acc`` bits, in words."""
+    parts = [f"m_acc {m}: {r:.5f} ± {e:.5f} ({t:,} streams)"
+             for m, t, r, e in measured.rows if abs(m - m_acc) <= 1]
+    return (f"stored Monte Carlo measurement at n = {measured.n:,} (scripts/vrr_montecarlo.py,"
+            f" 8 exponent bits): the fewest bits not below {1 - cutoff:g} by more than 3 "
+            f"standard errors, {measured.m_acc}; " + "; ".join(parts))
+
+
 def _cmd_recommend(args) -> int:
     from fpforge.sim.formats import FloatFormat, parse
     from fpforge.sim.vrr import min_m_acc, product_bits, variance_lost
     from fpforge.sim.vrr_measure import MAX_M_P, check_m_acc
+    from fpforge.sim.vrr_measured import measured_m_acc
     operand = args.operand or parse("fp8_e5m2")
     exact_bits = product_bits(operand)
     if args.m_p is not None and args.m_p != exact_bits and (args.operand or not args.no_area):
@@ -344,9 +354,15 @@ def _cmd_recommend(args) -> int:
     m_p = exact_bits if args.m_p is None else args.m_p
     FloatFormat(args.acc_exp, 1)  # a bad exponent fails before the model runs
     model = min_m_acc(args.length, m_p, args.chunk, args.cutoff)
-    check, m_acc = None, model
+    check, m_acc, measured = None, model, None
+    if not args.no_check:
+        measured = measured_m_acc(args.length, m_p, args.chunk, args.cutoff, args.acc_exp)
     if args.no_check:
         source = "model (Monte Carlo check skipped: --no-check)"
+    elif measured is not None:
+        m_acc = max(model, measured.m_acc)
+        source = ("model, raised to the stored Monte Carlo measurement" if m_acc > model
+                  else "model, confirmed by the stored Monte Carlo measurement")
     elif m_p > MAX_M_P:
         source = f"model (no Monte Carlo check for products wider than {MAX_M_P} bits)"
     else:
@@ -359,6 +375,10 @@ def _cmd_recommend(args) -> int:
            "cutoff": args.cutoff, "m_acc": m_acc, "model_m_acc": model, "source": source,
            "check": None if check is None else
            [{"m_acc": m, "trials": t, "vrr": r, "stderr": e} for m, t, r, e in check.tried],
+           "measured": None if measured is None else
+           {"n": measured.n, "m_acc": measured.m_acc,
+            "widths": [{"m_acc": m, "trials": t, "vrr": r, "stderr": e}
+                       for m, t, r, e in measured.rows]},
            "variance_lost": float(variance_lost(args.length, m_acc, m_p, args.chunk)),
            "accumulator": acc.spec, "operand": str(operand), "mac_area": None}
     if not args.no_area:
@@ -380,6 +400,8 @@ def _cmd_recommend(args) -> int:
         print(f"{_check_text(check)} (e{args.acc_exp}m{m_acc} accumulator, cutoff "
               f"{1 - args.cutoff:g}: a width passes unless measured below it by more than "
               "3 standard errors)")
+    if measured is not None:
+        print(_measured_text(measured, m_acc, args.cutoff))
     if out["mac_area"]:
         a = out["mac_area"]
         print(f"fused MAC {operand} x {operand} + {acc.spec}: {a['transistors']} "

@@ -7,12 +7,14 @@ model's ``vrr`` is evaluated at the same points.  Trials adapt to the 0.999 cuto
 from ``--trials`` they double (up to ``--max-trials``) until the measured VRR there is more
 than three standard errors from 0.999, so that the cutoff is resolved where the budget
 allows.  With chunking, ``--long-trials`` further streams reach 2^24.  Writes
-``docs/vrr_montecarlo.json`` (every point, with its trials) and the README section
-``vrr_montecarlo``.  Computed trials are kept in ``--cache`` (default
+``docs/vrr_montecarlo.json`` (every point, with its trials), the README section
+``vrr_montecarlo`` and ``sim/vrr_measured.json``, the figures ``fpforge recommend`` answers
+from (``fpforge.sim.vrr_measured``).  Computed trials are kept in ``--cache`` (default
 ``build/vrr_montecarlo``), so an interrupted or extended run computes only what is missing.
 
     python scripts/vrr_montecarlo.py [--trials 1024] [--max-trials 8192]
                                      [--long-trials 256] [--no-readme]
+    python scripts/vrr_montecarlo.py --from-json docs/vrr_montecarlo.json  (re-render)
 
 The stated tolerance is ``fpforge.sim.vrr.agrees``, checked where the model claims
 validity (a predicted VRR of at least ``VALID_FROM``): the measured VRR lies between the
@@ -32,6 +34,7 @@ import numpy as np
 
 from fpforge.gen.report import markdown_table, replace_readme_section
 from fpforge.sim.vrr import SLACK, VALID_FROM, agrees, min_m_acc, vrr
+from fpforge.sim.vrr_measured import MEASURED_FILE
 from fpforge.sim.vrr_measure import vrr_estimate, vrr_samples
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,7 +201,13 @@ def main() -> int:
                     help="folder of computed trials, reused by a later run (default "
                          "build/vrr_montecarlo)")
     ap.add_argument("--no-cache", action="store_true", help="keep no computed trials")
+    ap.add_argument("--from-json", type=Path, metavar="FILE",
+                    help="measure nothing: publish the results a run saved")
     args = ap.parse_args()
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        publish(saved["points"], saved["seconds"], args.no_readme)
+        return 0
     low, _, high = args.m_acc.partition("-")
     widths = range(int(low), int(high or low) + 1)
     start = time.perf_counter()
@@ -222,11 +231,22 @@ def main() -> int:
     out.write_text(json.dumps({"m_p": M_P, "valid_from": VALID_FROM, "slack": SLACK,
                                "cutoff": CUTOFF, "seconds": seconds, "points": pts},
                               indent=1) + "\n")
+    publish(pts, seconds, args.no_readme)
+    return 0
+
+
+def publish(pts: list[dict], seconds: float, no_readme: bool) -> None:
+    """The package's measured table, the README section (unless ``no_readme``)."""
+    rows = [[p["chunk"], p["n"], p["m_acc"], p["trials"], round(p["measured"], 7),
+             round(p["stderr"], 7)] for p in pts]
+    (ROOT / "sim" / MEASURED_FILE).write_text(
+        json.dumps({"m_p": M_P, "exp_bits": 8, "rounding": "rne",
+                    "source": "scripts/vrr_montecarlo.py",
+                    "points": sorted(rows)}, separators=(",", ":")) + "\n")
     body = readme_body(pts, seconds)
     print(body)
-    if not args.no_readme:
+    if not no_readme:
         replace_readme_section(ROOT / "README.md", "vrr_montecarlo", body)
-    return 0
 
 
 if __name__ == "__main__":

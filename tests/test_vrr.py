@@ -434,32 +434,88 @@ def test_check_raises_an_under_provisioned_width():
 
 def test_cli_recommend_says_when_the_check_raised(capsys, monkeypatch):
     """A model that under-provisions (here a patched min_m_acc answering 4 bits for 4096
-    products): recommend answers from the check, and its output says so and shows the
-    measurement."""
+    products in chunks of 32, a size the stored measurement does not cover): recommend
+    answers from its own check, and its output says so and shows the measurement."""
     from fpforge.sim import vrr as model_module
     monkeypatch.setattr(model_module, "min_m_acc", lambda *a, **k: 4)
-    assert main(["recommend", "--length", "4096", "--no-area", "--acc-exp", "8",
-                 "--json"]) == 0
+    argv = ["recommend", "--length", "4096", "--chunk", "32", "--no-area", "--acc-exp", "8"]
+    assert main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["model_m_acc"] == 4 and out["m_acc"] > 4
+    assert out["model_m_acc"] == 4 and out["m_acc"] > 4 and out["measured"] is None
     assert out["source"] == "model, raised by the Monte Carlo check"
     assert out["check"][0]["vrr"] + 3 * out["check"][0]["stderr"] < 0.999
-    assert main(["recommend", "--length", "4096", "--no-area", "--acc-exp", "8"]) == 0
+    assert main(argv) == 0
     text = capsys.readouterr().out
     assert "raised by the Monte Carlo check" in text and "below the cutoff" in text
 
 
 def test_cli_recommend_check_confirms(capsys):
-    """Where the measurement agrees (4096 products, chunks of 64) the model's width stays,
+    """Where the own check agrees (4096 products, chunks of 32) the model's width stays,
     and the text says where the answer came from and what was measured."""
-    assert main(["recommend", "--length", "4096", "--chunk", "64", "--no-area"]) == 0
+    assert main(["recommend", "--length", "4096", "--chunk", "32", "--no-area"]) == 0
     text = capsys.readouterr().out
-    m = min_m_acc(4096, 5, 64)
+    m = min_m_acc(4096, 5, 32)
     assert f"m_acc = {m} from the model, confirmed by the Monte Carlo check" in text
     assert "Monte Carlo check: measured VRR" in text and "trials" in text
     # products wider than the sampler's tables: the model alone, and it says so
     assert main(["recommend", "--length", "4096", "--operand", "fp16", "--no-area"]) == 0
     assert "no Monte Carlo check for products wider than 15 bits" in capsys.readouterr().out
+
+
+def _table(points, m_p=5):
+    return {"m_p": m_p, "points": [list(p) for p in points]}
+
+
+def test_measured_width_is_the_fewest_with_every_wider_passing():
+    """From a table of (chunk, n, m_acc, trials, vrr, stderr): at the shortest measured
+    length >= n, the fewest width that and every wider one are not below the cutoff by
+    more than 3 standard errors (a lucky narrow width below a failing one does not count);
+    None where the table does not cover the question."""
+    from fpforge.sim.vrr_measured import measured_m_acc
+    table = _table([(0, 1024, 8, 1000, 0.9999, 0.0001),   # passes, but 9 fails above it
+                    (0, 1024, 9, 1000, 0.9980, 0.0002),
+                    (0, 1024, 10, 1000, 0.9989, 0.0001),  # 0.9992 + ... passes by 3 s.e.
+                    (0, 1024, 11, 1000, 1.0000, 0.0001),
+                    (0, 4096, 11, 1000, 0.9950, 0.0001),
+                    (0, 4096, 12, 1000, 0.9995, 0.0001),
+                    (64, 1024, 7, 1000, 0.9999, 0.0001)])
+    got = measured_m_acc(1000, 5, 0, 1e-3, 6, table)
+    assert (got.m_acc, got.n) == (10, 1024) and [r[0] for r in got.rows] == [8, 9, 10, 11]
+    assert measured_m_acc(2048, 5, 0, 1e-3, 8, table).m_acc == 12  # the next length up
+    assert measured_m_acc(1024, 5, 64, 1e-3, 6, table).m_acc == 7
+    assert measured_m_acc(1024, 5, 2048, 1e-3, 6, table).m_acc == 10  # one chunk: plain
+    for args in [(8192, 5, 0), (1024, 7, 0), (1024, 5, 32)]:  # longer; other m_p; chunk
+        assert measured_m_acc(*args, 1e-3, 6, table) is None
+    assert measured_m_acc(1024, 5, 0, 1e-3, 5, table) is None  # fewer exponent bits
+    failing = _table([(0, 1024, 8, 1000, 0.99, 0.0001)])
+    assert measured_m_acc(1024, 5, 0, 1e-3, 6, failing) is None
+
+
+def test_cli_recommend_answers_from_the_stored_measurement(capsys, monkeypatch):
+    """n = 2^20 in chunks of 64 is measured (scripts/vrr_montecarlo.py): recommend takes the
+    wider of the model's width and the measured one, read here from the package's table
+    directly, and raises an under-provisioning model to it."""
+    from fpforge.sim import vrr as model_module
+    from fpforge.sim.vrr_measured import load_table
+    n = 1 << 20
+    rows = sorted((p[2], p[4], p[5]) for p in load_table()["points"]
+                  if p[0] == 64 and p[1] == n)
+    fewest = None
+    for m, vrr, err in reversed(rows):
+        if vrr + 3 * err < 0.999:
+            break
+        fewest = m
+    assert fewest is not None
+    assert main(["recommend", "--length", str(n), "--chunk", "64", "--no-area", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["m_acc"] == max(min_m_acc(n, 5, 64), fewest) and out["check"] is None
+    assert "stored Monte Carlo measurement" in out["source"]
+    assert out["measured"]["m_acc"] == fewest and out["measured"]["n"] == n
+    monkeypatch.setattr(model_module, "min_m_acc", lambda *a, **k: 4)
+    assert main(["recommend", "--length", str(n), "--chunk", "64", "--no-area"]) == 0
+    text = capsys.readouterr().out
+    assert f"m_acc = {fewest} from the model, raised to the stored Monte Carlo" in text
+    assert "stored Monte Carlo measurement at n = 1,048,576" in text
 
 
 @pytest.mark.parametrize("argv", [
