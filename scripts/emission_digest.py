@@ -1,10 +1,15 @@
-"""SHA-256 of the emitted Verilog and manifest of every unit a change must leave as it is.
+"""SHA-256 of everything a change of structure (not of behaviour) must leave as it is.
 
-A change of structure (not of hardware) must emit the same bytes.  This script generates
-every configuration of ``configs/precision_grid.toml`` plus ``EXTRA`` (command lines that
-reach every unit and option: flags, sr from a port or a PRNG, saturation, pipelines, the
-unfused MAC, chunked and product accumulators, axpy, arrays), without synthesis, and
-writes or checks the digests:
+Two categories, each a name -> digest map:
+
+- ``emission``: the emitted Verilog and manifest of every configuration of
+  ``configs/precision_grid.toml`` plus ``EXTRA`` (command lines that reach every unit and
+  option: flags, sr from a port or a PRNG, saturation, pipelines, the unfused MAC, chunked
+  and product accumulators, axpy, arrays), generated without synthesis;
+- ``behaviour``: per configuration its parameters and default name and ``fpforge verify``'s
+  stimulus with the expected outputs (2,000 vectors, seed 1); the sweep keys of
+  ``configs/*.toml``; the ``--help`` text of every command and unit (80 columns); the exit
+  status and error line of ``BAD_COMMANDS``.
 
     python scripts/emission_digest.py --write docs/emission_digest.json
     python scripts/emission_digest.py --check docs/emission_digest.json   (exit 1 if any differ)
@@ -13,16 +18,22 @@ writes or checks the digests:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 
-from fpforge.gen.cli import _build_parser
+import numpy as np
+
+from fpforge.gen.cli import _build_parser, main as cli_main
 from fpforge.gen.emit import generate
 from fpforge.gen.sweep import load
 from fpforge.gen.units import UNITS
+from fpforge.tb.verify import stimulus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +59,47 @@ EXTRA = [
     "array --rows 2 --cols 2 --a fp8_e4m3 --b fp8_e4m3 --acc fp32",
     "array --rows 2 --cols 3 --a fp8_e4m3 --b fp8_e4m3 --acc fp16 --chunk 64",
     "array --rows 2 --cols 2 --a fp16 --b fp16 --acc fp16 --chunk 4 --rounding sr",
+]
+
+
+#: ``fpforge`` command lines that must fail: their exit status and error line are digested
+BAD_COMMANDS = [
+    "gen mul --a fp99 --b fp16 --out fp16 -o out",
+    "gen mul --a fp16 --b fp16 --out fp16 --rounding rnd -o out",
+    "gen mul --a fp16 --b fp16 --out fp16 --rounding sr -o out",
+    "gen mul --a fp16 --b fp16 --out fp16 --rounding sr --rand-bits 0 --pipeline 1 -o out",
+    "gen mul --a fp16 --b fp16 --out fp16 --rounding sr --rand-bits 40 --pipeline 1 -o out",
+    "gen mul --a fp16 --b fp16 --out fp16 --rounding sr --seed 0 --pipeline 1 -o out",
+    "gen mul --a fp16 --b fp16 --out fp16 --rounding sr --seed 0 --rand-bits 0 -o out",
+    "gen mul --a fp16 --b fp16 --out fp16 --pipeline -1 -o out",
+    "gen mul --a fp16 --b fp16 --out e4m3fn -o out",
+    "gen mul --a fp64 --b fp64 --out fp64 --rounding sr --pipeline 1 -o out",
+    "gen mul --a fp16 --b fp16 --out fp16 --name 9bad -o out",
+    "gen mac --a fp16 --b fp16 --c fp16 --out fp16 --no-fused -o out",
+    "gen mac --a fp16 --b fp16 --c fp16 --out fp16 --prod fp16 -o out",
+    "gen mac --a fp16 --b fp16 --c fp16 --out fp16 --no-fused --prod fp16 --rounding sr -o out",
+    "gen acc --acc fp16 -o out",
+    "gen acc --in fp16 --acc fp16 --products -o out",
+    "gen acc --in fp16 --acc fp16 --a fp16 -o out",
+    "gen acc --in fp16 --acc fp16 --chunk -1 -o out",
+    "gen acc --in fp16 --acc fp16 --flags -o out",
+    "gen acc --in fp16 --acc fp16 --rand-source port -o out",
+    "gen acc --products --a fp64 --b fp64 --acc fp64 -o out",
+    "gen axpy --alpha fp16 --x fp16 --y fp16 --pipeline 0 -o out",
+    "gen array --rows 0 --cols 2 --a fp16 --b fp16 --acc fp16 -o out",
+    "gen array --rows 2 --cols 99 --a fp16 --b fp16 --acc fp16 -o out",
+    "gen array --rows 2 --cols 2 --a fp16 --b fp16 --acc fp16 --flags -o out",
+    "gen array --rows 2 --cols 2 --a fp16 --b fp16 --acc e4m3fn -o out",
+    "verify mul --a fp16 --b fp16 --out fp16 --vectors 0",
+    "verify acc --in fp16 --acc fp16 --exhaustive",
+    "area mul --a fp16 --b fp16 --out fp16 --target xilinx",
+    "vrr --length 0 --m-acc 8",
+    "vrr --length 4096 --m-acc 7 --chunk 1",
+    "recommend --length 64 --operand nope",
+    "recommend --length 4096 --m-p 7",
+    "formats --bogus",
+    "nonsense",
+    "",
 ]
 
 
@@ -80,26 +132,74 @@ def digests(log=lambda m: None) -> dict:
     return out
 
 
+def _sha(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+def _run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """``fpforge argv`` in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli_main(argv)
+        except SystemExit as exc:  # argparse: --help, usage errors
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def behaviour(log=lambda m: None) -> dict:
+    """Digests of what the command line, the sweeps and verify's stimulus do."""
+    os.environ["COLUMNS"] = "80"  # argparse wraps help to the terminal
+    out = {}
+    for config in configs():
+        name = config.default_name()
+        out[f"params:{name}"] = _sha(json.dumps([config.unit, config.params()], sort_keys=True))
+        data = stimulus(config, 2000, False, 1)
+        out[f"stimulus:{name}"] = _sha(b"".join(
+            key.encode() + np.ascontiguousarray(value).tobytes()
+            for key, value in sorted(data.items())))
+        log(f"behaviour: {name}")
+    for path in sorted((ROOT / "configs").glob("*.toml")):
+        keys = [(point.key, point.target) for point in load(path).points]
+        out[f"sweep:{path.name}"] = _sha(json.dumps(keys))
+    commands = [[], ["gen"], ["area"], ["verify"], ["sweep"], ["vrr"], ["recommend"],
+                ["gemm"], ["formats"]]
+    commands += [[c, unit] for c in ("gen", "area", "verify") for unit in UNITS]
+    for words in commands:
+        code, text, err = _run_cli([*words, "--help"])
+        out[f"help:{' '.join(words) or 'fpforge'}"] = _sha(f"{code}\n{text}{err}")
+    for line in BAD_COMMANDS:
+        code, _, err = _run_cli(shlex.split(line))
+        out[f"error:{line}"] = _sha(f"{code}\n{err}")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", type=Path, metavar="FILE", help="write the digests")
     mode.add_argument("--check", type=Path, metavar="FILE", help="compare with saved digests")
     args = ap.parse_args()
-    now = digests(log=lambda m: print(m, file=sys.stderr, flush=True))
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    now = {"emission": digests(log), "behaviour": behaviour(log)}
     if args.write:
         args.write.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
-        print(f"{len(now)} units digested into {args.write}")
+        print(f"{len(now['emission'])} units and {len(now['behaviour'])} behaviours digested "
+              f"into {args.write}")
         return 0
     saved = json.loads(args.check.read_text())
-    differ = sorted(n for n in saved.keys() & now.keys() if saved[n] != now[n])
-    missing, new = sorted(saved.keys() - now.keys()), sorted(now.keys() - saved.keys())
-    for label, names in (("differ", differ), ("missing", missing), ("new", new)):
-        for name in names:
-            print(f"{label}: {name}")
-    same = len(saved.keys() & now.keys()) - len(differ)
-    print(f"{same} of {len(saved)} units byte-identical (Verilog and manifest)")
-    return 0 if not (differ or missing or new) else 1
+    failed = False
+    for category, label in (("emission", "units byte-identical (Verilog and manifest)"),
+                            ("behaviour", "behaviours unchanged")):
+        old, new = saved.get(category, {}), now[category]
+        differ = sorted(n for n in old.keys() & new.keys() if old[n] != new[n])
+        missing, added = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
+        for kind, names in (("differ", differ), ("missing", missing), ("new", added)):
+            for name in names:
+                print(f"{category} {kind}: {name}")
+        print(f"{len(old.keys() & new.keys()) - len(differ)} of {len(old)} {label}")
+        failed = failed or bool(differ or missing or added)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
