@@ -2,8 +2,8 @@
 
 The standard script is kept byte-for-byte as the anchors were measured with it (the
 README's Area section): NAND2/NOR2 count 4 transistors, NOT 2, a flip-flop 16 (``stat
--tech cmos``), and ``ltp -noff`` gives the logic depth.  The netlist those figures come from is written
-after the script, for gate-level simulation.  FPGA targets (``synthesize_fpga``) run Yosys's
+-tech cmos``), and ``ltp -noff`` gives the logic depth.  The netlist those figures come
+from is written after the script, for gate-level simulation.  FPGA targets (``synthesize_fpga``) run Yosys's
 ``synth_ice40`` / ``synth_ecp5`` and count the family's primitives.  A liberty file
 (``synthesize_liberty``) maps to the user's standard cells, area from ``stat -json``,
 timing from OpenSTA (``fpforge.gen.sta``).

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fpforge.rtl.fields import check_pipeline
 from fpforge.sim import accumulate, arith
-from fpforge.sim.accumulate import check_chunk
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.rtl.rounder import check_rand_source
-from fpforge.sim.prng import check_rand_bits, check_seed, draws
-from fpforge.sim.rounding import ALL_ROUNDING_MODES, check_rounding, check_sr_bits
+from fpforge.sim.prng import draws
+from fpforge.spec.checks import (ALL_ROUNDING_MODES, check_chunk, check_mac_product,
+                                 check_pipeline, check_product_width, check_rand_bits,
+                                 check_rand_source, check_result_format, check_rounding,
+                                 check_seed, check_sr_bits)
 from fpforge.tb.vectors import (accumulation_streams, add_operands, gemm_beats, mac_operands,
                                 mul_operands)
 
@@ -202,7 +202,7 @@ class ArithConfig(UnitConfig):
         check_sr_bits(self.out_fmt, self.rounding, self.rand_bits)
         check_seed(self.seed)
         check_rand_source(self.rounding, self.rand_source, self.pipeline > 0)
-        arith.check_result_format(self.out_fmt, *self.operand_formats().values())
+        check_result_format(self.out_fmt, *self.operand_formats().values())
         for flag in ("saturate", "flags"):
             object.__setattr__(self, flag, bool(getattr(self, flag)))
 
@@ -403,12 +403,7 @@ class MacConfig(ArithConfig):
         super().__post_init__()
         if self.prod is not None:
             object.__setattr__(self, "prod", parse(self.prod))
-        if self.fused and self.prod is not None:
-            raise ValueError("--prod is only used with --no-fused")
-        if not self.fused and self.prod is None:
-            raise ValueError("--no-fused needs --prod FMT, the format the product is rounded to")
-        if not self.fused and self.rounding == "sr":
-            raise ValueError("sr is supported for the fused MAC only (one draw per operation)")
+        check_mac_product(self.fused, self.prod, self.rounding, cli=True)
 
     @classmethod
     def add_arguments(cls, parser):
@@ -515,9 +510,9 @@ class AccConfig(OwnPrngConfig):
                              else "--a/--b need --products")
         check_chunk(self.chunk)
         self.check_rounding_options()
-        arith.check_result_format(self.acc, *self.operand_formats().values())
+        check_result_format(self.acc, *self.operand_formats().values())
         if self.products:
-            arith.check_product_width(self.a, self.b)
+            check_product_width(self.a, self.b)
 
     @classmethod
     def add_arguments(cls, parser):
@@ -632,7 +627,7 @@ class AxpyConfig(OwnPrngConfig):
                 raise ValueError(f"axpy needs format --{n}")
             object.__setattr__(self, n, parse(getattr(self, n)))
         self.check_rounding_options()
-        arith.check_result_format(self.y, self.alpha, self.x, self.y)
+        check_result_format(self.y, self.alpha, self.x, self.y)
 
     @classmethod
     def add_arguments(cls, parser):

@@ -8,13 +8,12 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from fpforge.rtl.add import FPAdder
-from fpforge.rtl.fields import check_pipeline
 from fpforge.rtl.mac import FPMAC
 from fpforge.rtl.prng import Xorshift32
-from fpforge.sim.accumulate import check_chunk
 from fpforge.sim.formats import parse
-from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed
-from fpforge.sim.rounding import check_rounding
+from fpforge.sim.prng import instance_seed
+from fpforge.spec.checks import (check_chunk, check_pipeline, check_rand_bits,
+                                 check_rounding, check_seed)
 
 __all__ = ["ChunkAccumulator", "AXPY", "running_sum"]
 

@@ -57,9 +57,10 @@ def magnitude_add(m: Module, x: Value, y: Value, subtract: Value, name: str,
     (``n`` = the wider operand's width; ``v`` must not overflow), where ``y`` holds an
     operand complemented when ``subtract``: with ``t = x + y``, ``|v|`` is ``~t`` when
     ``t`` is negative and ``t + subtract`` otherwise; ``negative`` is ``t``'s sign when
-    subtracting (so also set for ``v = 0``, whose magnitude is 0 either way).  Carry-select blocks add each slice
-    both ways; two chains of block carries (global carry in 0 and ``subtract``) and the
-    sign pick one slice per block, and the sign complements it."""
+    subtracting (so also set for ``v = 0``, whose magnitude is 0 either way).
+    Carry-select blocks add each slice both ways; two chains of block carries (global
+    carry in 0 and ``subtract``) and the sign pick one slice per block, and the sign
+    complements it."""
     n = max(len(x), len(y))
     x, y = x.as_unsigned(), y.as_unsigned()
     blocks, carries = [], None

@@ -13,6 +13,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.hdl import Shape
 
 from fpforge.sim.formats import FloatFormat
+from fpforge.spec.checks import check_pipeline
 
 __all__ = ["Unpacked", "unpack", "span", "ranged", "leading_zeros", "shift_right_sticky",
            "Pipeline", "check_pipeline"]
@@ -135,12 +136,6 @@ def shift_right_sticky(m: Module, value: Value, amount: Value, max_amount: int, 
         m.d.comb += [nxt.eq(Mux(amount[i], shifted, cur)), stk.eq(sticky | (amount[i] & lost))]
         cur, sticky = nxt, stk
     return cur, sticky
-
-
-def check_pipeline(stages) -> int:
-    if not isinstance(stages, int) or isinstance(stages, bool) or stages < 0:
-        raise ValueError(f"pipeline must be an integer >= 0, not {stages!r}")
-    return stages
 
 
 class Pipeline:

@@ -31,6 +31,7 @@ from fpforge.rtl.mul import FPMultiplier
 from fpforge.rtl.rounder import guard_bits
 from fpforge.rtl.unit import ArithUnit
 from fpforge.sim.formats import FloatFormat, parse
+from fpforge.spec.checks import check_mac_product
 
 __all__ = ["FPMAC", "product_addend", "lowest_result_field", "NORMALISED_OPERANDS_UP_TO"]
 
@@ -79,12 +80,7 @@ class FPMAC(ArithUnit):
         self.fused, self.fold_port = bool(fused), bool(fold)
         if self.fold_port and not self.fused:
             raise ValueError("fold needs the fused MAC (the fold takes the product's place)")
-        if self.fused and prod_fmt is not None:
-            raise ValueError("prod_fmt is only used with fused=False")
-        if not self.fused and prod_fmt is None:
-            raise ValueError("fused=False needs prod_fmt, the format the product is rounded to")
-        if rounding == "sr" and not self.fused:
-            raise ValueError("sr is supported for the fused MAC only (one draw per operation)")
+        check_mac_product(self.fused, prod_fmt, rounding)
         self.prod_fmt = None if prod_fmt is None else parse(prod_fmt)
         operands = {"a": a_fmt, "b": b_fmt, "c": c_fmt} | ({"z": c_fmt} if fold else {})
         super().__init__(operands, out_fmt, rounding, saturate, pipeline, flags, rand_bits,

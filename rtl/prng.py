@@ -10,7 +10,8 @@ from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpforge.sim.prng import check_rand_bits, check_seed, xorshift32
+from fpforge.sim.prng import xorshift32
+from fpforge.spec.checks import check_rand_bits, check_seed
 
 __all__ = ["Xorshift32"]
 

@@ -12,20 +12,9 @@ from amaranth.lib.wiring import In, Out
 
 from fpforge.rtl.fields import span
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.rounding import check_rounding
+from fpforge.spec.checks import check_rounding
 
 __all__ = ["Rounder", "guard_bits"]
-
-
-def check_rand_source(rounding: str, rand_source: str, clocked: bool) -> str:
-    """``sr`` takes its draws from the unit's ``rand`` port or from its own PRNG, which
-    needs a clock (a pipelined or streaming unit)."""
-    if rand_source not in ("prng", "port"):
-        raise ValueError(f"rand_source must be 'prng' or 'port', not {rand_source!r}")
-    if rounding == "sr" and rand_source == "prng" and not clocked:
-        raise ValueError("sr with the internal PRNG needs a clocked unit (--pipeline N >= 1) "
-                         "or draws from a port (--rand-source port)")
-    return rand_source
 
 
 def feed_rand(m: Module, rounder: "Rounder", rand_port, seed: int | None, step) -> None:

@@ -7,12 +7,10 @@ from amaranth import Const, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpforge.rtl.fields import Pipeline, check_pipeline
-from fpforge.rtl.rounder import check_rand_source
-from fpforge.sim.arith import check_result_format
+from fpforge.rtl.fields import Pipeline
 from fpforge.sim.formats import parse
-from fpforge.sim.prng import check_rand_bits, check_seed
-from fpforge.sim.rounding import check_rounding
+from fpforge.spec.checks import (check_pipeline, check_rand_bits, check_rand_source,
+                                 check_result_format, check_rounding, check_seed)
 
 __all__ = ["ArithUnit"]
 

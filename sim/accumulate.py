@@ -22,14 +22,9 @@ from fpforge.sim import arith, kernel
 from fpforge.sim.formats import parse
 from fpforge.sim.prng import check_rand_bits, check_seed, draws, instance_seed
 from fpforge.sim.rounding import check_rounding, check_sr_bits
+from fpforge.spec.checks import check_chunk
 
 __all__ = ["chunked", "chunked_lanes", "axpy", "check_chunk", "check_taps"]
-
-
-def check_chunk(chunk) -> int:
-    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 0:
-        raise ValueError(f"chunk must be an integer >= 0 (0 = no chunking), not {chunk!r}")
-    return chunk
 
 
 def chunked(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",

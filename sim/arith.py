@@ -12,6 +12,8 @@ from functools import lru_cache
 import numpy as np
 
 from fpforge.sim.formats import FloatClass, FloatFormat, parse
+from fpforge.spec.checks import (check_mac_product, check_product_width,
+                                 check_result_format)
 from fpforge.sim.rounding import (FLAG_BITS, Raw, bit_length, blocks, check_rand, check_rounding,
                                   low_mask, round_raw, shr)
 
@@ -41,13 +43,6 @@ def check_codes(codes, fmt: FloatFormat, label: str) -> np.ndarray:
     if c.size and ((c.dtype.kind == "i" and c.min() < 0) or int(c.max()) >> fmt.width):
         raise ValueError(f"{label} codes do not fit the {fmt.width}-bit format {fmt}")
     return c.astype(_U64)
-
-
-def check_result_format(out_fmt: FloatFormat, *operand_fmts: FloatFormat) -> None:
-    """A finite-only result format cannot hold the NaN/Inf that special operands give."""
-    if not out_fmt.has_nan and any(f.has_specials for f in operand_fmts):
-        raise ValueError(f"result format {out_fmt} has no NaN/Inf for the special results of "
-                         f"{' x '.join(map(str, operand_fmts))} operands")
 
 
 #: formats up to this width unpack through a table of every code
@@ -280,15 +275,6 @@ def _add_kernel(a_fmt, b_fmt, rounding):
     return kernel
 
 
-def check_product_width(a_fmt: FloatFormat, b_fmt: FloatFormat) -> None:
-    """The accumulation kernel (``sim.kernel``: the accumulators and GEMMs of exact
-    products) holds significand products of at most 62 bits (a and b precisions summing
-    to at most 62); :func:`fma` itself takes wider ones."""
-    if a_fmt.precision + b_fmt.precision > _SUM_TOP:
-        raise ValueError(f"accumulating {a_fmt} x {b_fmt} products: the significand product "
-                         f"is wider than the {_SUM_TOP} bits the accumulation kernel holds")
-
-
 def fma(a, b, c, a_fmt, b_fmt, c_fmt, out_fmt, rounding: str = "rne", saturate: bool = False,
         fused: bool = True, prod_fmt=None, *, rand=None, rand_bits: int = 16,
         flags: bool = False):
@@ -301,18 +287,13 @@ def fma(a, b, c, a_fmt, b_fmt, c_fmt, out_fmt, rounding: str = "rne", saturate: 
     path, about 100x slower per element.  ``sr`` is fused only (one draw per operation).
     """
     a_fmt, b_fmt, c_fmt, out_fmt = map(parse, (a_fmt, b_fmt, c_fmt, out_fmt))
+    check_mac_product(fused, prod_fmt, rounding)
     if not fused:
-        if prod_fmt is None:
-            raise ValueError("fused=False needs prod_fmt, the format the product is rounded to")
-        if rounding == "sr":
-            raise ValueError("sr is supported for the fused MAC only (one draw per operation)")
         prod_fmt = parse(prod_fmt)
         p = mul(a, b, a_fmt, b_fmt, prod_fmt, rounding, saturate, flags=flags)
         s = add(p[0] if flags else p, c, prod_fmt, c_fmt, out_fmt, rounding, saturate,
                 flags=flags)
         return (s[0], s[1] | p[1]) if flags else s
-    if prod_fmt is not None:
-        raise ValueError("prod_fmt is only used with fused=False")
     op = _Op((a_fmt, b_fmt, c_fmt), out_fmt, rounding, saturate, rand, rand_bits, flags)
     return op.run((a, b, c), ("a", "b", "c"), _fma_kernel(a_fmt, b_fmt, c_fmt, rounding))
 

@@ -14,26 +14,18 @@ does both), and no two PEs of an array share a stream.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from fpforge.sim import arith, kernel
-from fpforge.sim.accumulate import check_chunk
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed, instance_seeds
 from fpforge.sim.rounding import check_rounding, check_sr_bits
+from fpforge.spec.checks import check_chunk, check_dim
 
 __all__ = ["ArrayConfig", "ErrorReport", "systolic", "matmul", "error_report", "compare",
            "gaussian_error", "tiles", "PROGRESS_MACS"]
-
-
-def _check_dim(name: str, value) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) \
-            or not 1 <= value <= 64:
-        raise ValueError(f"{name} must be an integer 1..64, not {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -54,8 +46,8 @@ class ArrayConfig:
     rand_bits: int = 16
 
     def __post_init__(self):
-        object.__setattr__(self, "rows", _check_dim("rows", self.rows))
-        object.__setattr__(self, "cols", _check_dim("cols", self.cols))
+        object.__setattr__(self, "rows", check_dim("rows", self.rows))
+        object.__setattr__(self, "cols", check_dim("cols", self.cols))
         for name in ("a_fmt", "b_fmt", "acc_fmt"):
             object.__setattr__(self, name, parse(getattr(self, name)))
         check_chunk(self.chunk)

@@ -14,9 +14,10 @@ Mirrors ``rtl/prng.py``.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
+
+from fpforge.spec.checks import check_count, check_rand_bits, check_seed, is_int
 
 __all__ = ["SEED_STRIDE", "check_seed", "check_rand_bits", "instance_seed", "instance_seeds",
            "xorshift32", "draws", "Xorshift32Stream"]
@@ -26,30 +27,6 @@ SEED_STRIDE = 0x9E3779B9
 
 _MASK = 0xFFFFFFFF
 _SMALL = 64  # below this many states a plain Python loop is faster than numpy
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def check_seed(seed) -> int:
-    """``seed`` as a Python int; ValueError unless an integer in ``1..2**32-1``."""
-    if not _is_int(seed) or not 1 <= int(seed) <= _MASK:
-        raise ValueError(f"seed must be an integer in 1..2**32-1 (0 is invalid), not {seed!r}")
-    return int(seed)
-
-
-def check_rand_bits(bits) -> int:
-    """``bits`` (random bits per draw) as a Python int; ValueError unless in ``1..32``."""
-    if not _is_int(bits) or not 1 <= int(bits) <= 32:
-        raise ValueError(f"random bits must be an integer in 1..32, not {bits!r}")
-    return int(bits)
-
-
-def _check_count(n, label: str) -> int:
-    if not _is_int(n) or int(n) < 0:
-        raise ValueError(f"{label} must be an integer >= 0, not {n!r}")
-    return int(n)
 
 
 def instance_seed(seed: int, index: int = 0) -> int:
@@ -65,7 +42,7 @@ def instance_seed(seed: int, index: int = 0) -> int:
         Flat instance index, ``>= 0``.
     """
     seed = check_seed(seed)
-    index = _check_count(index, "instance index")
+    index = check_count(index, "instance index")
     return ((seed + index * SEED_STRIDE) & _MASK) or 1
 
 
@@ -99,7 +76,7 @@ def xorshift32(state):
     -------
     The next state(s), of the same kind (Python int, numpy scalar type, or array dtype).
     """
-    if _is_int(state):
+    if is_int(state):
         value = int(state)
         if not 0 <= value <= _MASK:
             raise ValueError(f"xorshift32 state must be in 0..2**32-1, not {state!r}")
@@ -204,7 +181,7 @@ def draws(seed: int, n: int, bits: int = 16) -> np.ndarray:
         Draw ``k`` is the top ``bits`` bits of the state after ``k + 1`` steps.
     """
     seed = check_seed(seed)
-    n = _check_count(n, "number of draws")
+    n = check_count(n, "number of draws")
     bits = check_rand_bits(bits)
     return _states(seed, n) >> np.uint32(32 - bits)
 
@@ -237,7 +214,7 @@ class Xorshift32Stream:
 
     def take(self, n: int) -> np.ndarray:
         """The next ``n`` draws (uint32 array); advances the state ``n`` steps."""
-        n = _check_count(n, "number of draws")
+        n = check_count(n, "number of draws")
         states = _states(self._state, n)
         if n:
             self._state = int(states[-1])

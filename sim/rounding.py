@@ -31,38 +31,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from fpforge.sim.formats import FloatFormat, code_dtype
-from fpforge.sim.prng import check_rand_bits
+from fpforge.spec.checks import (ALL_ROUNDING_MODES, ROUNDING_MODES, SR_CORE_BITS,
+                                 check_rand_bits, check_rounding, check_sr_bits)
 
 __all__ = ["ROUNDING_MODES", "ALL_ROUNDING_MODES", "FLAG_BITS", "Raw", "round_raw",
            "round_float64", "round_fraction", "check_rounding", "check_sr_bits", "check_rand",
            "bit_length",
            "shr", "low_mask", "blocks"]
 
-#: the deterministic modes
-ROUNDING_MODES = ("rne", "rtz", "rna", "rup", "rdn")
-#: with stochastic rounding, which needs a random draw per rounding
-ALL_ROUNDING_MODES = ROUNDING_MODES + ("sr",)
 #: exception flag bits, as RISC-V fflags (and SoftFloat's flag values)
 FLAG_BITS = {"NX": 1, "UF": 2, "OF": 4, "DZ": 8, "NV": 16}
 
 _U64 = np.uint64
 _ONE = _U64(1)
-
-
-def check_rounding(rounding: str) -> str:
-    if rounding not in ALL_ROUNDING_MODES:
-        raise ValueError(f"unknown rounding mode {rounding!r}; valid: "
-                         f"{', '.join(ALL_ROUNDING_MODES)}")
-    return rounding
-
-
-def check_sr_bits(fmt: FloatFormat, rounding: str, rand_bits: int) -> None:
-    """``sr`` compares R random bits with the R bits below the result's ulp; the rounding
-    core holds man_bits + R <= 60 of them exactly (binary64: R <= 8)."""
-    if rounding == "sr" and fmt.man_bits + rand_bits > _P:
-        raise ValueError(f"sr to {fmt} with {rand_bits} random bits needs {fmt.man_bits} + "
-                         f"{rand_bits} exact bits, more than the {_P} the golden model keeps: "
-                         f"use --rand-bits {_P - fmt.man_bits} or fewer")
 
 
 def check_rand(rounding: str, rand, rand_bits: int, shape) -> np.ndarray | None:
@@ -123,7 +104,7 @@ def low_mask(n):
 
 #: The rounding core works on significands normalised to their msb at bit P; P + 2 < 63
 #: leaves room for the rounding add and for shifts that discard everything.
-_P = 60
+_P = SR_CORE_BITS
 #: Elements per block: numpy temporaries of this size stay in cache.
 _BLOCK = 1 << 16
 #: msb exponent given to zero significands: far below any format's range.
