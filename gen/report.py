@@ -58,6 +58,26 @@ def format_table_text(markdown: bool = False) -> str:
                      for row in [header] + rows)
 
 
+def readme_options(parser, json_file: bool = False) -> None:
+    """The output options every README-writing script shares: ``--no-readme`` and, with
+    ``json_file``, ``--json FILE`` (the results as JSON, for a later ``--from-json``)."""
+    parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    if json_file:
+        parser.add_argument("--json", type=Path, help="also write the results as JSON")
+
+
+def publish(readme: Path, sections: dict[str, str], args, data=None) -> None:
+    """A script's output: print the ``sections`` ({README section: text}), write ``data`` to
+    ``args.json`` when that option was given, and unless ``args.no_readme`` replace each
+    section of ``readme``."""
+    print("\n\n".join(sections.values()), flush=True)
+    if data is not None and getattr(args, "json", None):
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+    if not args.no_readme:
+        for section, text in sections.items():
+            replace_readme_section(readme, section, text)
+
+
 def replace_readme_section(readme: Path, section: str, body: str) -> None:
     """Replace the text between ``<!-- BEGIN section -->`` and ``<!-- END section -->``."""
     text = Path(readme).read_text()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, publish, readme_options
 from fpforge.sim.accumulate import axpy, chunked
 from fpforge.sim.formats import parse
 
@@ -58,7 +58,7 @@ def weight_update(updates: int = 1000, weights: int = 2048, seed: int = 1) -> li
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap)
     args = ap.parse_args()
     acc = markdown_table(["rounding", "chunk", "mean exact sum", "mean abs error", "max abs error"],
                          accumulation_errors())
@@ -70,9 +70,7 @@ def main() -> int:
             + acc + "\n\n1000 AXPY updates w := round(w + alpha * x), alpha = x = fp16(0.01), "
             "to 2048 fp16 weights starting at 1.0 (an update is ~1e-4, a tenth of an ulp); "
             "sr draws from a different seed per update:\n\n" + upd)
-    print(text)
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "accumulation", text)
+    publish(ROOT / "README.md", {"accumulation": text}, args)
     return 0
 
 

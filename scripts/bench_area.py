@@ -32,7 +32,7 @@ from anchors import (ADD_AIMS, ADD_DEPTH_TARGETS, ADD_TARGETS, FMA_TARGETS,  # n
                      MUL_TARGETS)
 
 from fpforge.gen.emit import generate, to_verilog  # noqa: E402
-from fpforge.gen.report import markdown_table, replace_readme_section  # noqa: E402
+from fpforge.gen.report import markdown_table, publish, readme_options  # noqa: E402
 from fpforge.gen.synth import synthesize, yosys_version  # noqa: E402
 from fpforge.gen.units import AddConfig, MacConfig, MulConfig  # noqa: E402
 from fpforge.sim.formats import parse  # noqa: E402
@@ -189,8 +189,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", nargs="+", choices=UNITS, default=list(UNITS),
                     help="the tables to measure (default all three)")
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
-    ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    readme_options(ap, json_file=True)
     args = ap.parse_args()
     t0 = time.time()
     jobs = [(unit, f) for unit in args.units for f in FORMATS
@@ -226,12 +225,7 @@ def main() -> int:
             f"figure (`scripts/bench_area.py --units mac`, {seconds:.0f} s); HardFloat: its "
             "mulAddRecFN, wrapped the same way:\n\n"
             + mac_table([r for r in rows if r["unit"] == "mac"]))
-    print("\n\n".join(sections.values()))
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
-    if not args.no_readme:
-        for name, text in sections.items():
-            replace_readme_section(ROOT / "README.md", name, text)
+    publish(ROOT / "README.md", sections, args, data=rows)
     return 0 if all(r["verified"] for r in rows) else 1
 
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from fpforge.gen.emit import generate
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, publish, readme_options
 from fpforge.gen.synth import synthesize, yosys_version
 from fpforge.gen.units import MacConfig, SystolicConfig
 from fpforge.sim.gemm import gaussian_error
@@ -190,8 +190,7 @@ def main() -> int:
                     help="R of the R x R arrays to synthesize (default 2 4 8)")
     ap.add_argument("--tiles", type=int, default=16, help="tiles per K in the throughput run")
     ap.add_argument("--throughput-size", type=int, default=8, help="array of the throughput run")
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
-    ap.add_argument("--json", type=Path, help="also write the results as JSON")
+    readme_options(ap, json_file=True)
     ap.add_argument("--from-json", type=Path, metavar="FILE",
                     help="measure nothing: render the results a --json run saved")
     args = ap.parse_args()
@@ -203,11 +202,7 @@ def main() -> int:
                    "area": area(args.sizes)}
         results["seconds"] = time.time() - t0
     text = render(results)
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "array", text)
+    publish(ROOT / "README.md", {"array": text}, args, data=results)
     return 0 if all(r["verified"] for r in results["throughput"] + results["area"]) else 1
 
 

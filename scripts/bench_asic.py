@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from anchors import HARDFLOAT_SKY130  # noqa: E402
 
-from fpforge.gen.report import markdown_table, replace_readme_section  # noqa: E402
+from fpforge.gen.report import markdown_table, publish, readme_options  # noqa: E402
 from fpforge.gen.sta import sta_version  # noqa: E402
 from fpforge.gen.synth import LibraryError, read_liberty, yosys_version  # noqa: E402
 from fpforge.gen.units import AddConfig, MacConfig, MulConfig  # noqa: E402
@@ -126,8 +126,7 @@ def section(rows: list[dict], liberty: str, seconds: float, jobs: int) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("liberty", type=Path, help="the liberty file (.lib or .lib.gz)")
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
-    ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    readme_options(ap, json_file=True)
     ap.add_argument("-j", "--jobs", type=int, default=2, help="designs at a time (default 2)")
     args = ap.parse_args()
     try:
@@ -146,11 +145,7 @@ def main() -> int:
             print(f"[{i}/{len(jobs)}] {json.dumps(row)}", flush=True)
             rows.append(row)
     text = section(rows, args.liberty.name, time.time() - t0, args.jobs)
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "asic", text)
+    publish(ROOT / "README.md", {"asic": text}, args, data=rows)
     return 0 if all(r["verified"] for r in rows) else 1
 
 

@@ -40,7 +40,7 @@ import apytypes as apy
 import numpy as np
 import threadpoolctl
 
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, publish, readme_options
 from fpforge.sim.formats import parse
 from fpforge.sim.gemm import matmul
 from fpforge.sim.parallel import limit_threads
@@ -177,7 +177,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5, help="rounds per GEMM (best counts)")
     ap.add_argument("--threads", default="1,2", help="thread counts, every contender alike")
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap)
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
     matmul(*operands(parse("e4m3"), (8, 8, 8)), "e4m3", "e4m3", "fp16")  # compile / load
@@ -220,9 +220,7 @@ def main() -> int:
         f"{load_before[0]:.1f} before and {load_after[0]:.1f} after the "
         f"{minutes:.1f}-minute run (2 would fill it), which slows every contender but "
         "adds noise, most to the 2-thread figures.")
-    print(text)
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "emulation", text)
+    publish(ROOT / "README.md", {"emulation": text}, args)
     return 0
 
 

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from fpforge.gen.report import replace_readme_section
+from fpforge.gen.report import publish, readme_options
 from fpforge.gen.units import MulConfig
 from fpforge.tb.verilator import verify_verilator
 
@@ -28,7 +28,7 @@ def main() -> int:
     ap.add_argument("--b", default="fp16")
     ap.add_argument("--out", default="fp16")
     ap.add_argument("--rounding", default="rne")
-    ap.add_argument("--no-readme", action="store_true")
+    readme_options(ap)
     args = ap.parse_args()
     cfg = MulConfig(a=args.a, b=args.b, out=args.out, rounding=args.rounding)
     t0 = time.time()
@@ -42,9 +42,7 @@ def main() -> int:
             f"{report.rtl.tried - report.rtl.passed:,} failed, in {seconds / 60:.1f} minutes "
             f"on {os.cpu_count()} cores (golden model and simulator in parallel, "
             f"{report.rtl.tried / seconds / 1e6:.1f} M vectors/s).")
-    print(text)
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "exhaustive", text)
+    publish(ROOT / "README.md", {"exhaustive": text}, args)
     return 0 if report.ok else 1
 
 

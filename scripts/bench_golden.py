@@ -17,7 +17,7 @@ from pathlib import Path
 import ml_dtypes
 import numpy as np
 
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, publish, readme_options
 from fpforge.sim.arith import mul
 from fpforge.sim.formats import parse
 
@@ -37,7 +37,7 @@ def best_of(fn):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-readme", action="store_true")
+    readme_options(ap)
     args = ap.parse_args()
     rng = np.random.default_rng(2026)
     # float32-exact data: values near 1 (the format's normal range) and values spread over
@@ -77,9 +77,7 @@ def main() -> int:
             + markdown_table(["operation", "fpforge", "ml_dtypes", "ratio", "aim",
                               "bit-exact check"],
                              rows))
-    print(text)
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "golden", text)
+    publish(ROOT / "README.md", {"golden": text}, args)
     return 0
 
 

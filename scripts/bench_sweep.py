@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, publish, readme_options
 from fpforge.gen.sweep import parse_sweep
 from fpforge.gen.sweep_run import run_sweep
 from fpforge.gen.synth import yosys_version
@@ -39,7 +39,7 @@ def timed(sweep, out: Path, executor: str, jobs: int) -> tuple[float, object]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap)
     args = ap.parse_args()
     sweep = parse_sweep(SPEC, "bench")
     n = len(sweep.points)
@@ -67,10 +67,8 @@ def main() -> int:
             + markdown_table(["executor", "seconds", "points / minute"], rows)
             + f"\n\nA cache hit (re-running the finished sweep: load, write the results and "
               f"plots) costs {results['cache hit ms per point']:.0f} ms per point.")
-    print(text)
     (ROOT / "docs" / "bench_sweep.json").write_text(json.dumps(results, indent=2) + "\n")
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "sweep_bench", text)
+    publish(ROOT / "README.md", {"sweep_bench": text}, args)
     return 0
 
 

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from fpforge.gen.report import markdown_table, replace_readme_section, save_png
+from fpforge.gen.report import markdown_table, publish, readme_options, save_png
 from fpforge.gen.synth import LibraryError, read_liberty, yosys_version
 from fpforge.gen.units import SystolicConfig
 from fpforge.sim.formats import parse
@@ -171,7 +171,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--liberty", type=Path, help="also map to this library (.lib or .lib.gz)")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="configurations at a time")
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap)
     ap.add_argument("--from-json", type=Path, metavar="FILE",
                     help="measure nothing: render the results a run saved")
     args = ap.parse_args()
@@ -197,10 +197,8 @@ def main() -> int:
                    "liberty": args.liberty.name if args.liberty else None}
         (ROOT / "docs" / "pe_fig1b.json").write_text(json.dumps(results, indent=2) + "\n")
     text = section(results)
-    print(text)
     plot(results["rows"], ROOT / "docs" / "pe_fig1b.png")
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "pe_fig1b", text)
+    publish(ROOT / "README.md", {"pe_fig1b": text}, args)
     return 0 if all(r["verified"] for r in results["rows"]) else 1
 
 

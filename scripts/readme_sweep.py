@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from fpforge.gen.report import (markdown_table, replace_readme_section, sweep_figures,
+from fpforge.gen.report import (markdown_table, publish, readme_options, sweep_figures,
                                 sweep_timing)
 from fpforge.gen.sweep import load
 from fpforge.gen.sweep_run import run_sweep
@@ -54,7 +54,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("file", type=Path, help="sweep file")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="configurations at a time")
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap)
     args = ap.parse_args()
     sweep = load(args.file)
     out = ROOT / "out" / sweep.name
@@ -73,8 +73,7 @@ def main() -> int:
             f"{head} Area: transistors (T) and logic depth on the standard script; LUT4 and "
             "fmax (or the longest path of a unit with no register-to-register path) on the "
             "FPGAs.\n\n" + (pivot(summary.records) or flat) + "\n\n" + "\n".join(plots))
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", f"sweep_{sweep.name}", text)
+    publish(ROOT / "README.md", {f"sweep_{sweep.name}": text}, args)
     return 0 if summary.ok else 1
 
 

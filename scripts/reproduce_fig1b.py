@@ -15,11 +15,10 @@ reports as 1.5 to 2.2) and ``docs/fig1b.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from fpforge.gen.report import markdown_table, replace_readme_section, save_png
+from fpforge.gen.report import markdown_table, publish, readme_options, save_png
 from fpforge.gen.sweep import load
 from fpforge.gen.sweep_run import run_sweep
 from fpforge.gen.synth import yosys_version
@@ -98,9 +97,8 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap, json_file=True)
     ap.add_argument("-j", "--jobs", type=int, default=2, help="configurations at a time")
-    ap.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = ap.parse_args()
     sweep = load(SWEEP)
     summary = run_sweep(sweep, ROOT / "out" / sweep.name, args.jobs)
@@ -121,12 +119,8 @@ def main() -> int:
             + "\n\nArea ratio FP32 accumulator / 16-bit accumulator (IBM reports "
             f"{IBM_RATIO[0]} to {IBM_RATIO[1]}x): against IEEE fp16 (subnormals, Inf) "
             f"{stated('fp16')}; against DLFloat16 (no subnormals) {stated('dlfloat16')}.")
-    print(text)
     plot(rows, ROOT / "docs" / "fig1b.png")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "fig1b", text)
+    publish(ROOT / "README.md", {"fig1b": text}, args, data=rows)
     return 0 if summary.ok else 1
 
 

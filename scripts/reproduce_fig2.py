@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpforge.gen.report import markdown_table, replace_readme_section, save_png
+from fpforge.gen.report import markdown_table, publish, readme_options, save_png
 from fpforge.sim.vrr import variance_lost
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ def plot(path: Path) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap)
     args = ap.parse_args()
     plot(ROOT / "docs" / "fig2.png")
     rows = [[m, longest_ok(m, 0), longest_ok(m, CHUNK)] for m in TABLE_WIDTHS]
@@ -75,9 +75,7 @@ def main() -> int:
             f"accumulator width handles with at most {CUTOFF:g} of the sum's variance lost:\n\n"
             + markdown_table(["m_acc", "plain", f"chunk {CHUNK}"], rows)
             + "\n\n![variance lost vs length](docs/fig2.png)")
-    print(body)
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "fig2", body)
+    publish(ROOT / "README.md", {"fig2": body}, args)
     return 0
 
 

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fpforge.gen.report import markdown_table, replace_readme_section, save_png
+from fpforge.gen.report import markdown_table, publish, readme_options, save_png
 from fpforge.sim.accumulate import axpy
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.gemm import matmul
@@ -516,7 +516,7 @@ def plot(records: list[dict], path: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap)
     ap.add_argument("--epochs", type=int, default=None,
                     help="epochs of the accumulation runs (the update runs get 15x as many)")
     ap.add_argument("--quick", action="store_true",
@@ -538,9 +538,7 @@ def main(argv=None) -> int:
          "runs": records}, indent=1) + "\n")
     rel = png.relative_to(ROOT).as_posix() if png.is_relative_to(ROOT) else png.as_posix()
     text = readme_text(records, settings, seconds, load, len(Xtr), len(Xte), rel)
-    print(text)
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "training", text)
+    publish(ROOT / "README.md", {"training": text}, args)
     return 0
 
 

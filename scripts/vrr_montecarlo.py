@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, publish, readme_options
 from fpforge.sim.vrr import SLACK, VALID_FROM, agrees, min_m_acc, vrr
 from fpforge.sim.vrr_measured import MEASURED_FILE
 from fpforge.sim.vrr_measure import vrr_estimate, vrr_samples
@@ -196,7 +196,7 @@ def main() -> int:
     ap.add_argument("--m-acc", default="6-16", help="accumulator mantissa range, e.g. 6-16")
     ap.add_argument("--chunks", default="0,64", help="chunk sizes (0 = plain)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap)
     ap.add_argument("--cache", type=Path, default=ROOT / "build" / "vrr_montecarlo",
                     help="folder of computed trials, reused by a later run (default "
                          "build/vrr_montecarlo)")
@@ -206,7 +206,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
-        publish(saved["points"], saved["seconds"], args.no_readme)
+        publish_results(saved["points"], saved["seconds"], args)
         return 0
     low, _, high = args.m_acc.partition("-")
     widths = range(int(low), int(high or low) + 1)
@@ -231,22 +231,19 @@ def main() -> int:
     out.write_text(json.dumps({"m_p": M_P, "valid_from": VALID_FROM, "slack": SLACK,
                                "cutoff": CUTOFF, "seconds": seconds, "points": pts},
                               indent=1) + "\n")
-    publish(pts, seconds, args.no_readme)
+    publish_results(pts, seconds, args)
     return 0
 
 
-def publish(pts: list[dict], seconds: float, no_readme: bool) -> None:
-    """The package's measured table, the README section (unless ``no_readme``)."""
+def publish_results(pts: list[dict], seconds: float, args) -> None:
+    """The package's measured table, the README section (unless ``--no-readme``)."""
     rows = [[p["chunk"], p["n"], p["m_acc"], p["trials"], round(p["measured"], 7),
              round(p["stderr"], 7)] for p in pts]
     (ROOT / "sim" / MEASURED_FILE).write_text(
         json.dumps({"m_p": M_P, "exp_bits": 8, "rounding": "rne",
                     "source": "scripts/vrr_montecarlo.py",
                     "points": sorted(rows)}, separators=(",", ":")) + "\n")
-    body = readme_body(pts, seconds)
-    print(body)
-    if not no_readme:
-        replace_readme_section(ROOT / "README.md", "vrr_montecarlo", body)
+    publish(ROOT / "README.md", {"vrr_montecarlo": readme_body(pts, seconds)}, args)
 
 
 if __name__ == "__main__":

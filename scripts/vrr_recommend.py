@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fpforge.gen.report import markdown_table, replace_readme_section
+from fpforge.gen.report import markdown_table, publish, readme_options
 from fpforge.gen.synth import yosys_version
 from fpforge.gen.units import MacConfig
 from fpforge.sim.formats import FloatFormat, parse
@@ -68,7 +68,7 @@ def verified_mac(m_acc: int, cache: dict):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    readme_options(ap)
     args = ap.parse_args()
     macs: dict = {}
     rows = []
@@ -91,9 +91,7 @@ def main() -> int:
             f"counted here. Produced by `scripts/vrr_recommend.py`.\n\n"
             + markdown_table(["length n", "GEMMs", "m_acc plain", f"m_acc chunk {CHUNK}",
                               "MAC T plain", f"MAC T chunk {CHUNK}"], rows))
-    print(body)
-    if not args.no_readme:
-        replace_readme_section(ROOT / "README.md", "vrr_recommend", body)
+    publish(ROOT / "README.md", {"vrr_recommend": body}, args)
     return 0
 
 

@@ -1,9 +1,13 @@
 """README stays true: the format table is the one `fpforge formats --markdown` prints, every
 generated section is filled, and the VRR recommendations are the model's."""
 
+import argparse
+import json
 from pathlib import Path
 
-from fpforge.gen.report import format_table_text
+import pytest
+
+from fpforge.gen.report import format_table_text, publish, readme_options
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -21,6 +25,26 @@ def test_generated_sections_are_filled():
                  "training", "vrr_recommend", "fig2", "vrr_montecarlo"):
         section = text.split(f"<!-- BEGIN {name} -->")[1].split(f"<!-- END {name} -->")[0]
         assert section.strip(), f"README section {name} is empty: run its script"
+
+
+@pytest.mark.parametrize("argv", [[], ["--no-readme"], ["--json", "rows.json"]])
+def test_script_publish_writes_what_was_asked(tmp_path, capsys, argv, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    readme = tmp_path / "README.md"
+    before = ("top\n<!-- BEGIN a -->\nold a\n<!-- END a -->\nmid\n"
+              "<!-- BEGIN b -->\nold b\n<!-- END b -->\n")
+    readme.write_text(before)
+    ap = argparse.ArgumentParser()
+    readme_options(ap, json_file=True)
+    args = ap.parse_args(argv)
+    publish(readme, {"a": "new a", "b": "new b"}, args, data=[{"x": 1}])
+    assert capsys.readouterr().out == "new a\n\nnew b\n"
+    expected = ("top\n<!-- BEGIN a -->\nnew a\n<!-- END a -->\nmid\n"
+                "<!-- BEGIN b -->\nnew b\n<!-- END b -->\n")
+    assert readme.read_text() == (before if "--no-readme" in argv else expected)
+    assert (tmp_path / "rows.json").exists() == ("--json" in argv)
+    if "--json" in argv:
+        assert json.loads((tmp_path / "rows.json").read_text()) == [{"x": 1}]
 
 
 def _section(name: str) -> str:
