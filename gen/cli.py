@@ -267,11 +267,11 @@ def _read_text(path: Path, command: str) -> str:
 
 def _cmd_verify(args, config) -> int:
     if args.sim == "verilator":
-        from fpforge.tb.verilator import verify_verilator
+        from fpforge.gen.verify import verify_verilator
         report = verify_verilator(config, vectors=args.vectors, exhaustive=args.exhaustive,
                                   seed=args.vector_seed, name=args.name)
     else:
-        from fpforge.tb.verify import verify
+        from fpforge.gen.verify import verify
         report = verify(config, vectors=args.vectors, exhaustive=args.exhaustive,
                         seed=args.vector_seed, netlist=args.netlist, name=args.name,
                         options=UNITS[args.unit].stimulus_options(args))

@@ -84,7 +84,7 @@ def measure(config, targets: list[str], budget: Budget,
     per target.  Runs on a worker: takes and returns only plain, picklable values."""
     from fpforge.gen.emit import generate
     from fpforge.gen.synth import map_to_liberty, synthesize, synthesize_fpga
-    from fpforge.tb.verify import verify
+    from fpforge.gen.verify import verify
 
     t0 = time.time()
     base = _describe(config)

@@ -36,7 +36,7 @@ from fpforge.gen.report import markdown_table, publish, readme_options  # noqa: 
 from fpforge.gen.synth import synthesize, yosys_version  # noqa: E402
 from fpforge.gen.units import AddConfig, MacConfig, MulConfig  # noqa: E402
 from fpforge.sim.formats import parse  # noqa: E402
-from fpforge.tb.verify import NETLIST_SAMPLE, verify  # noqa: E402
+from fpforge.gen.verify import NETLIST_SAMPLE, verify  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ["fp64", "fp32", "fp16", "bf16", "dlfloat16", "e4m3", "fp8_e4m3", "fp8_e5m2", "hfp8"]

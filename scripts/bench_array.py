@@ -32,7 +32,8 @@ from fpforge.gen.report import markdown_table, publish, readme_options
 from fpforge.gen.synth import synthesize, yosys_version
 from fpforge.gen.units import MacConfig, SystolicConfig
 from fpforge.sim.gemm import gaussian_error
-from fpforge.tb.verify import stimulus, verify
+from fpforge.gen.verify import verify
+from fpforge.tb.stimulus import stimulus
 
 ROOT = Path(__file__).resolve().parent.parent
 #: (label, operand format, accumulator format, chunk); the first is the throughput run's,

@@ -32,7 +32,7 @@ from fpforge.gen.sta import sta_version  # noqa: E402
 from fpforge.gen.synth import LibraryError, read_liberty, yosys_version  # noqa: E402
 from fpforge.gen.units import AddConfig, MacConfig, MulConfig  # noqa: E402
 from fpforge.sim.formats import parse  # noqa: E402
-from fpforge.tb.verify import verify  # noqa: E402
+from fpforge.gen.verify import verify  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ["fp32", "fp16", "bf16", "dlfloat16", "fp8_e4m3", "fp8_e5m2", "hfp8"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fpforge.gen.report import publish, readme_options
 from fpforge.gen.units import MulConfig
-from fpforge.tb.verilator import verify_verilator
+from fpforge.gen.verify import verify_verilator
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -33,7 +33,7 @@ from fpforge.gen.cli import _build_parser, main as cli_main
 from fpforge.gen.emit import generate
 from fpforge.gen.sweep import load
 from fpforge.gen.units import UNITS
-from fpforge.tb.verify import stimulus
+from fpforge.tb.stimulus import stimulus
 
 ROOT = Path(__file__).resolve().parent.parent
 

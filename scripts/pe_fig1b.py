@@ -30,7 +30,7 @@ from fpforge.gen.units import SystolicConfig
 from fpforge.sim.formats import parse
 from fpforge.sim.gemm import gaussian_error
 from fpforge.sim.vrr import min_m_acc, product_bits
-from fpforge.tb.verify import verify
+from fpforge.gen.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 MULS = ["fp8_e5m2", "fp8_e4m3"]

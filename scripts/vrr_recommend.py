@@ -24,7 +24,7 @@ from fpforge.gen.synth import yosys_version
 from fpforge.gen.units import MacConfig
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.sim.vrr import min_m_acc, product_bits
-from fpforge.tb.verify import verify
+from fpforge.gen.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERAND = parse("fp8_e5m2")

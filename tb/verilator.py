@@ -13,19 +13,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from fpforge.gen.units import UnitConfig
 from fpforge.sim.formats import code_dtype
 from fpforge.tb.runner import RunResult
-from fpforge.tb.verify import VerifyReport, emitted, stimulus
+from fpforge.tb.stimulus import stimulus
 
-__all__ = ["verilator_command", "build_harness", "verify_verilator", "BLOCK"]
+__all__ = ["verilator_command", "build_harness", "stimulus_blocks", "run_harness", "BLOCK"]
 
 #: vectors per block sent to the harness
 BLOCK = 1 << 22
@@ -47,7 +45,7 @@ def verilator_command() -> tuple[list[str], dict]:
         return [exe], env
 
 
-def _ports_header(top: str, config: UnitConfig) -> str:
+def _ports_header(top: str, config) -> str:
     names = list(config.operand_formats())
     in_bytes = [np.dtype(code_dtype(f.width)).itemsize for f in config.operand_formats().values()]
     cases = " ".join(f"case {k}: d.{n} = v; break;" for k, n in enumerate(names))
@@ -60,7 +58,7 @@ def _ports_header(top: str, config: UnitConfig) -> str:
         f"    switch (k) {{ {cases} }}", "}", ""])
 
 
-def build_harness(verilog: Path, top: str, config: UnitConfig, workdir: Path,
+def build_harness(verilog: Path, top: str, config, workdir: Path,
                   log=lambda m: None) -> Path:
     """Compile ``verilog`` with the streaming harness; returns the executable."""
     workdir = Path(workdir)
@@ -85,8 +83,9 @@ def build_harness(verilog: Path, top: str, config: UnitConfig, workdir: Path,
     return obj / "harness"
 
 
-def _blocks(config: UnitConfig, vectors, exhaustive: bool, seed: int):
-    """(inputs, expected) blocks, and the total count."""
+def stimulus_blocks(config, vectors, exhaustive: bool, seed: int):
+    """The harness's stimulus: (inputs, expected ``y``) blocks of at most ``BLOCK``
+    vectors, generated as they are consumed, and the total count."""
     if exhaustive:
         total = 1 << config.input_bits
 
@@ -105,47 +104,34 @@ def _blocks(config: UnitConfig, vectors, exhaustive: bool, seed: int):
     return gen(), len(y)
 
 
-def verify_verilator(config: UnitConfig, vectors: int | None = None, exhaustive: bool = False,
-                     seed: int = 1, name: str | None = None, workdir: Path | None = None,
-                     log=lambda msg: print(msg, file=sys.stderr, flush=True)) -> VerifyReport:
-    """Verify the emitted Verilog with the Verilator harness; progress goes to ``log``.
-    The harness drives the operand ports and checks ``y``: units with other ports (flags,
-    a rand port, streams) are refused."""
-    names = {p.name for p in config.ports()}
-    plain = set(config.operand_formats()) | {"y", "clk", "rst", "in_valid", "out_valid"}
-    if config.result != "per_input" or names - plain:
-        extra = ", ".join(sorted(names - plain)) or "per-stream results"
-        raise ValueError(f"--sim verilator drives operand ports and y only, not {extra}: "
-                         "use --sim icarus")
-    with emitted(config, name, workdir, "fpforge-vl-") as (gen, work, vfile):
-        exe = build_harness(vfile, gen.name, config, work, log)
-        blocks, total = _blocks(config, vectors, exhaustive, seed)
-        log(f"{gen.name}: streaming {total} vectors through verilator")
-        t0 = last = time.time()
-        done = 0
-        proc = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        try:
-            for inputs, y in blocks:
-                parts = [np.uint64(len(y)).tobytes()]
-                for port, fmt in config.operand_formats().items():
-                    parts.append(np.ascontiguousarray(inputs[port], dtype=fmt.dtype).tobytes())
-                parts.append(np.ascontiguousarray(y, dtype=config.out_fmt.dtype).tobytes())
-                proc.stdin.write(b"".join(parts))
-                done += len(y)
-                now = time.time()
-                if now - last > 10 or done == total:
-                    rate = done / (now - t0)
-                    eta = (total - done) / rate if rate else 0
-                    log(f"{gen.name}: {done}/{total} vectors ({100 * done / total:.1f}%), "
-                        f"{rate / 1e6:.1f} M/s, ETA {eta:.0f} s")
-                    last = now
-            proc.stdin.close()
-            out = proc.stdout.read().decode()
-        finally:
-            rc = proc.wait()
-        if rc != 0:
-            raise RuntimeError(f"verilator harness exited with {rc}")
-        data = json.loads(out)
-        log(f"{gen.name}: {total} vectors in {time.time() - t0:.1f} s")
-        return VerifyReport(gen.name, "verilator", RunResult(data["tried"], data["passed"],
-                                                             data["mismatches"]))
+def run_harness(exe: Path, blocks, total: int, config, log=lambda m: None,
+                name: str = "") -> RunResult:
+    """Stream ``blocks`` (:func:`stimulus_blocks`) through the harness executable ``exe``;
+    progress (every 10 s) goes to ``log``.  Returns what the harness checked."""
+    t0 = last = time.time()
+    done = 0
+    proc = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        for inputs, y in blocks:
+            parts = [np.uint64(len(y)).tobytes()]
+            for port, fmt in config.operand_formats().items():
+                parts.append(np.ascontiguousarray(inputs[port], dtype=fmt.dtype).tobytes())
+            parts.append(np.ascontiguousarray(y, dtype=config.out_fmt.dtype).tobytes())
+            proc.stdin.write(b"".join(parts))
+            done += len(y)
+            now = time.time()
+            if now - last > 10 or done == total:
+                rate = done / (now - t0)
+                eta = (total - done) / rate if rate else 0
+                log(f"{name}: {done}/{total} vectors ({100 * done / total:.1f}%), "
+                    f"{rate / 1e6:.1f} M/s, ETA {eta:.0f} s")
+                last = now
+        proc.stdin.close()
+        out = proc.stdout.read().decode()
+    finally:
+        rc = proc.wait()
+    if rc != 0:
+        raise RuntimeError(f"verilator harness exited with {rc}")
+    data = json.loads(out)
+    log(f"{name}: {total} vectors in {time.time() - t0:.1f} s")
+    return RunResult(data["tried"], data["passed"], data["mismatches"])

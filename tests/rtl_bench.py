@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from amaranth.sim import Simulator
 
-from fpforge.tb.verify import verify
+from fpforge.gen.verify import verify
 
 
 def amaranth_run(dut, inputs: dict, latency: int = 0, valid=None) -> dict:

@@ -235,7 +235,8 @@ def test_verify_on_the_mapped_netlist(tmp_path):
     same netlist modelled with one cell's function changed fails."""
     from fpforge.gen.synth import liberty_model
     from fpforge.tb.runner import run_cocotb
-    from fpforge.tb.verify import stimulus, verify
+    from fpforge.gen.verify import verify
+    from fpforge.tb.stimulus import stimulus
     cfg = MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp16", pipeline=1)
     report = verify(cfg, vectors=1500, netlist=True, netlist_sample=1500,
                     liberty=(cells.liberty(), "fixture.lib"), log=lambda msg: None)

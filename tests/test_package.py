@@ -1,6 +1,7 @@
 """The package's shape: its public names, lazy loading, and the import rules between layers
 (docs/architecture.md): spec depends only on the formats, the golden model (sim) never on the
-hardware or the tools, the hardware (rtl) never on the tools (tb, gen)."""
+hardware or the tools, the hardware (rtl) never on the tools (tb, gen), the benches (tb) never
+on the generator (gen)."""
 
 import ast
 import subprocess
@@ -33,6 +34,7 @@ def fpforge_imports(folder: str) -> set[tuple[str, str]]:
     ("spec", ("fpforge.sim.formats", "fpforge.spec")),
     ("sim", ("fpforge.sim", "fpforge.spec")),
     ("rtl", ("fpforge.rtl", "fpforge.sim", "fpforge.spec")),
+    ("tb", ("fpforge.tb", "fpforge.sim", "fpforge.spec")),
 ])
 def test_layers_import_only_below(folder, allowed):
     wrong = {(f, m) for f, m in fpforge_imports(folder)

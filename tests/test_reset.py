@@ -21,7 +21,7 @@ from fpforge.gen.units import AccConfig, AddConfig, AxpyConfig, MacConfig, MulCo
 from fpforge.sim.formats import parse
 from fpforge.tb.plain_bench import run_plain_bench
 from fpforge.tb.runner import run_cocotb
-from fpforge.tb.verify import stimulus
+from fpforge.tb.stimulus import stimulus
 
 pytestmark = pytest.mark.sim
 

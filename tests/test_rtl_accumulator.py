@@ -28,7 +28,8 @@ from fpforge.sim.accumulate import chunked
 from fpforge.sim.formats import parse
 from fpforge.tb.runner import run_cocotb
 from fpforge.tb.vectors import accumulation_streams
-from fpforge.tb.verify import stimulus, verify
+from fpforge.gen.verify import verify
+from fpforge.tb.stimulus import stimulus
 
 
 def _streams(data):

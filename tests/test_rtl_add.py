@@ -22,7 +22,7 @@ from fpforge.rtl.add import FPAdder
 from fpforge.sim.arith import add
 from fpforge.sim.formats import parse
 from fpforge.tb.vectors import add_operands
-from fpforge.tb.verify import verify
+from fpforge.gen.verify import verify
 from rtl_bench import amaranth_run, assert_same, cocotb_check
 
 

@@ -25,7 +25,7 @@ from fpforge.gen.units import AddConfig, MacConfig, MulConfig
 from fpforge.sim import arith
 from fpforge.sim.formats import FloatFormat, parse
 from fpforge.tb.runner import run_cocotb
-from fpforge.tb.verify import verify
+from fpforge.gen.verify import verify
 
 from rtl_bench import amaranth_run, assert_same, cocotb_check
 

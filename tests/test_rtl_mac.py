@@ -21,7 +21,7 @@ from fpforge.rtl.mac import FPMAC
 from fpforge.sim.arith import fma
 from fpforge.sim.formats import parse
 from fpforge.tb.vectors import mac_operands
-from fpforge.tb.verify import verify
+from fpforge.gen.verify import verify
 
 from reference import fma_operands
 from rtl_bench import amaranth_run, assert_same, cocotb_check
@@ -152,7 +152,7 @@ HARD = [(("fp16", "fp16", "fp16", "fp16"), m) for m in ("rne", "rtz", "rna", "ru
 @pytest.mark.sim
 @pytest.mark.parametrize("fmts,rounding", HARD, ids=[f"{'-'.join(f)}-{r}" for f, r in HARD])
 def test_fused_hard_cases_on_verilog(fmts, rounding, tmp_path):
-    from fpforge.tb.verilator import verify_verilator
+    from fpforge.gen.verify import verify_verilator
     a, b, c, out = fmts
     cfg = _HardMac(a=a, b=b, c=c, out=out, rounding=rounding)
     report = verify_verilator(cfg, vectors=40_000, workdir=tmp_path, log=lambda m: None)
@@ -162,7 +162,7 @@ def test_fused_hard_cases_on_verilog(fmts, rounding, tmp_path):
 @pytest.mark.sim
 def test_fused_all_eight_bit_triples_on_verilog(tmp_path):
     """Every (a, b, c) of the all-e5m2 fused MAC (anchored datapath), 2**24 triples."""
-    from fpforge.tb.verilator import verify_verilator
+    from fpforge.gen.verify import verify_verilator
     f = "fp8_e5m2"
     report = verify_verilator(MacConfig(a=f, b=f, c=f, out=f), exhaustive=True,
                               workdir=tmp_path, log=lambda m: None)

@@ -17,7 +17,7 @@ from fpforge.sim.arith import mul
 from fpforge.sim.formats import parse
 from fpforge.tb.runner import run_cocotb
 from fpforge.tb.vectors import mul_operands
-from fpforge.tb.verify import stimulus
+from fpforge.tb.stimulus import stimulus
 from rtl_bench import amaranth_run, assert_lint_clean, assert_same, cocotb_check
 
 
@@ -132,7 +132,7 @@ def test_cocotb_reports_wrong_latency(tmp_path):
 @pytest.mark.sim
 @pytest.mark.parametrize("stages", [0, 2])
 def test_verilator_path(stages, tmp_path):
-    from fpforge.tb.verilator import verify_verilator
+    from fpforge.gen.verify import verify_verilator
     cfg = MulConfig(a="fp16", b="fp16", out="fp16", pipeline=stages)
     report = verify_verilator(cfg, vectors=300_000, workdir=tmp_path, log=lambda m: None)
     assert report.rtl.tried == 300_000 and report.rtl.passed == 300_000
@@ -140,7 +140,7 @@ def test_verilator_path(stages, tmp_path):
 
 @pytest.mark.sim
 def test_verilator_reports_wrong_results(tmp_path, monkeypatch):
-    from fpforge.tb.verilator import verify_verilator
+    from fpforge.gen.verify import verify_verilator
     cfg = MulConfig(a="fp8_e5m2", b="fp8_e5m2", out="fp8_e5m2", pipeline=1)
     real = MulConfig.golden
 

@@ -25,7 +25,8 @@ from fpforge.rtl.systolic import SystolicArray
 from fpforge.sim.formats import parse
 from fpforge.sim.gemm import systolic
 from fpforge.tb.runner import run_cocotb
-from fpforge.tb.verify import stimulus, verify
+from fpforge.gen.verify import verify
+from fpforge.tb.stimulus import stimulus
 
 from rtl_bench import assert_lint_clean, cocotb_check
 
@@ -314,10 +315,10 @@ def test_verilator_lint_clean(cfg, tmp_path):
 
 def test_netlist_sample_keeps_whole_tiles():
     """The gate-level sample of an array run is its first tiles, inputs and result rows."""
-    from fpforge.tb.verify import _sample
+    from fpforge.tb.stimulus import sample
     cfg = _config((3, 2), "fp16", 0, "rne")
     data = stimulus(cfg, None, False, 1, {"gemms": 4, "k": 5, "idle": 0.0})
-    part = _sample(data, 12, cfg)  # tiles end in cycles 4, 9, 14, 19
+    part = sample(data, 12, cfg)  # tiles end in cycles 4, 9, 14, 19
     assert len(part["valid"]) == 10 and part["in_last"].tolist().count(1) == 2
     assert part["y"].tolist() == data["y"][:6].tolist()
     assert part["y"].tolist() == cfg.golden(part).tolist()

@@ -29,7 +29,7 @@ from fpforge.sim import arith
 from fpforge.sim.formats import parse
 from fpforge.sim.prng import draws
 from fpforge.tb.runner import run_cocotb
-from fpforge.tb.verify import stimulus
+from fpforge.tb.stimulus import stimulus
 
 from rtl_bench import amaranth_run, assert_same, cocotb_check
 

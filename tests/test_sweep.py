@@ -664,17 +664,17 @@ def test_failed_verification(tmp_path, monkeypatch, capsys):
 def test_errors_are_not_cached(tmp_path, monkeypatch, capsys):
     """A tool failure is recorded with status "error" (no verification figures), is not
     cached, and is retried by the next run."""
-    import fpforge.tb.verify
+    import fpforge.gen.verify
     from fpforge.gen.sweep_run import run_sweep
     f = write(tmp_path / "err.toml", FAILING)
     s = load(f)
-    real = fpforge.tb.verify.verify
+    real = fpforge.gen.verify.verify
 
     def verify(config, **kwargs):
         if config.a == parse("e4m2"):
             raise RuntimeError("simulator exploded\nsecond line")
         return real(config, **kwargs)
-    monkeypatch.setattr(fpforge.tb.verify, "verify", verify)
+    monkeypatch.setattr(fpforge.gen.verify, "verify", verify)
     out = tmp_path / "o"
     code = main(["sweep", str(f), "-j", "1", "--no-progress", "-o", str(out)])
     captured = capsys.readouterr()

@@ -1,10 +1,6 @@
 """``fpforge verify``: emitted Verilog (and optionally its synthesized netlist) against the
-golden model.
-
-Vectors: every input combination when the inputs total at most 16 bits (or with
-``exhaustive``), else corners + boundary-targeted + random ones.  Clocked units get the
-first half back-to-back and the second half with random idle cycles (``in_valid`` low)
-between vectors; every vector is still applied and checked once.
+golden model, in Icarus through cocotb (:func:`verify`) or in the Verilator streaming
+harness (:func:`verify_verilator`).  The vectors are ``fpforge.tb.stimulus``'s.
 """
 
 from __future__ import annotations
@@ -15,17 +11,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from fpforge.gen.emit import generate, write_files
 from fpforge.gen.synth import AreaReport, LibertyReport
 from fpforge.gen.units import UnitConfig
 from fpforge.tb.runner import RunResult, run_cocotb
+from fpforge.tb.stimulus import sample, stimulus
+from fpforge.tb.verilator import build_harness, run_harness, stimulus_blocks
 
-__all__ = ["VerifyReport", "verify", "stimulus", "emitted", "EXHAUSTIVE_BITS", "NETLIST_SAMPLE"]
+__all__ = ["VerifyReport", "verify", "verify_verilator", "emitted", "NETLIST_SAMPLE"]
 
-#: inputs of at most this many bits in total are verified exhaustively by default
-EXHAUSTIVE_BITS = 16
 #: vectors simulated on the gate-level netlist
 NETLIST_SAMPLE = 20_000
 
@@ -54,56 +48,6 @@ class VerifyReport:
             for mm in (res.mismatches if res else [])[:5]:
                 out.append(f"  mismatch: {mm}")
         return out
-
-
-def stimulus(config: UnitConfig, vectors: int | None, exhaustive: bool, seed: int,
-             options: dict | None = None, idle: bool = True) -> dict:
-    """Input arrays, the expected outputs (``y``, ``flags``) and (clocked units) the
-    ``valid`` pattern.  ``options``: the unit's own stimulus options (``test_inputs``);
-    ``idle=False``: no idle cycles inserted (a harness that drives every cycle)."""
-    if exhaustive or (vectors is None and config.enumerable
-                      and config.input_bits <= EXHAUSTIVE_BITS):
-        data = config.all_inputs()
-    else:
-        data = config.test_inputs(vectors or config.default_vectors, seed, **(options or {}))
-    if idle and config.latency and "valid" not in data:
-        data = _with_bubbles(data, seed)
-    data.update(config.expected(data))
-    return data
-
-
-def _with_bubbles(data: dict, seed: int) -> dict:
-    """Every vector once, back-to-back in the first half; in the second half an idle
-    cycle (``valid`` 0, the next vector's inputs held) before about a quarter of them."""
-    n = len(next(iter(data.values())))
-    bubble = np.zeros(n, dtype=bool)
-    bubble[n // 2:] = np.random.default_rng(seed).random(n - n // 2) < 0.25
-    rows = np.repeat(np.arange(n), 1 + bubble)
-    valid = np.ones(len(rows), dtype=np.uint64)
-    valid[np.flatnonzero(bubble) + np.arange(int(bubble.sum()))] = 0
-    return dict({k: v[rows] for k, v in data.items()}, valid=valid)
-
-
-def _sample(data: dict, n: int, config: UnitConfig) -> dict:
-    """The first n/2 vectors (the corner-rich head) and n/2 spread over the rest; for
-    per-stream and per-tile units, the whole streams (tiles) that end within the first n
-    cycles."""
-    if config.result in ("per_stream", "per_tile"):
-        ends = np.flatnonzero((data["in_last"] == 1) & (data.get("valid", 1) == 1))
-        keep = ends[ends < n]
-        if keep.size == 0:
-            keep = ends[:1]
-        cut = int(keep[-1]) + 1
-        results = keep.size * (config.rows if config.result == "per_tile" else 1)
-        outputs = {"y", "flags"}
-        return {k: (v[:results] if k in outputs else v[:cut]) for k, v in data.items()}
-    total = len(data["y"])
-    if total <= n:
-        return data
-    head = np.arange(n // 2)
-    rest = np.linspace(n // 2, total - 1, n - n // 2).astype(np.int64)
-    idx = np.concatenate([head, rest])
-    return {k: v[idx] for k, v in data.items()}
 
 
 @contextmanager
@@ -152,9 +96,29 @@ def verify(config: UnitConfig, vectors: int | None = None, exhaustive: bool = Fa
                 log(f"{gen.name}: mapping to {liberty[1]} for the gate-level run")
                 report.area = map_to_liberty(gen.verilog, gen.name, *liberty, netlist=net)
                 write_files(work, {net.name: liberty_model(net, gen.name, liberty[0])})
-            sample = _sample(data, netlist_sample, config)
-            log(f"{gen.name}: simulating {len(next(iter(sample.values())))} input cycles "
+            part = sample(data, netlist_sample, config)
+            log(f"{gen.name}: simulating {len(next(iter(part.values())))} input cycles "
                 "on the netlist")
-            report.netlist = run_cocotb(net, gen.name, gen.manifest, sample, work / "netlist",
+            report.netlist = run_cocotb(net, gen.name, gen.manifest, part, work / "netlist",
                                         reset_edges)
         return report
+
+
+def verify_verilator(config: UnitConfig, vectors: int | None = None, exhaustive: bool = False,
+                     seed: int = 1, name: str | None = None, workdir: Path | None = None,
+                     log=lambda msg: print(msg, file=sys.stderr, flush=True)) -> VerifyReport:
+    """Verify the emitted Verilog with the Verilator harness; progress goes to ``log``.
+    The harness drives the operand ports and checks ``y``: units with other ports (flags,
+    a rand port, streams) are refused."""
+    names = {p.name for p in config.ports()}
+    plain = set(config.operand_formats()) | {"y", "clk", "rst", "in_valid", "out_valid"}
+    if config.result != "per_input" or names - plain:
+        extra = ", ".join(sorted(names - plain)) or "per-stream results"
+        raise ValueError(f"--sim verilator drives operand ports and y only, not {extra}: "
+                         "use --sim icarus")
+    with emitted(config, name, workdir, "fpforge-vl-") as (gen, work, vfile):
+        exe = build_harness(vfile, gen.name, config, work, log)
+        blocks, total = stimulus_blocks(config, vectors, exhaustive, seed)
+        log(f"{gen.name}: streaming {total} vectors through verilator")
+        rtl = run_harness(exe, blocks, total, config, log, gen.name)
+        return VerifyReport(gen.name, "verilator", rtl)
