@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fpforge import __version__
+from fpforge.gen.manifest import manifest_ports
 from fpforge.gen.units import UnitConfig
 
 __all__ = ["Generated", "generate", "to_verilog", "write_files", "check_name", "format_info",
@@ -116,20 +117,21 @@ def generate(config: UnitConfig, name: str | None = None) -> Generated:
     """Elaborate the unit and emit its Verilog and manifest."""
     name = check_name(name or config.default_name())
     params = " ".join(f"{k}={v}" for k, v in config.params().items())
-    text = to_verilog(config.build(), name, f"fpforge {__version__}: {config.unit} {params}")
+    unit = config.build()
+    text = to_verilog(unit, name, f"fpforge {__version__}: {config.unit} {params}")
     formats = dict(config.operand_formats(), y=config.out_fmt)
     manifest = {
         "top": name,
         "unit": config.unit,
         "params": config.params(),
         "formats": {port: format_info(f) for port, f in formats.items()},
-        "ports": [p.as_dict() for p in config.ports()],
-        "latency": config.latency,
+        "ports": manifest_ports(unit, config.port_meanings(unit)),
+        "latency": unit.latency,
         "throughput": 1,
         "result": config.result,
         "fpforge_version": __version__,
         "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
-        **config.manifest_extra(),
+        **config.manifest_extra(unit),
     }
     return Generated(name, text, manifest)
 

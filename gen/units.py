@@ -23,19 +23,7 @@ from fpforge.tb.vectors import (accumulation_streams, add_operands, gemm_beats, 
                                 mul_operands)
 
 __all__ = ["UnitConfig", "ArithConfig", "BinaryConfig", "MulConfig", "AddConfig", "MacConfig",
-           "OwnPrngConfig", "AccConfig", "AxpyConfig", "SystolicConfig", "UNITS", "Port"]
-
-
-@dataclass(frozen=True)
-class Port:
-    name: str
-    direction: str  # "in" | "out"
-    width: int
-    meaning: str
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "direction": self.direction, "width": self.width,
-                "meaning": self.meaning}
+           "OwnPrngConfig", "AccConfig", "AxpyConfig", "SystolicConfig", "UNITS"]
 
 
 def format_option(text: str) -> FloatFormat:
@@ -129,8 +117,8 @@ class UnitConfig:
         """Keyword arguments of :meth:`test_inputs` from those options."""
         return {}
 
-    def manifest_extra(self) -> dict:
-        """Unit-specific manifest entries."""
+    def manifest_extra(self, unit) -> dict:
+        """Unit-specific manifest entries, from the built component ``unit``."""
         return {}
 
     def inputs_from_index(self, index: np.ndarray) -> dict[str, np.ndarray]:
@@ -158,20 +146,18 @@ class UnitConfig:
     def input_bits(self) -> int:
         return sum(f.width for f in self.operand_formats().values())
 
-    def ports(self) -> list[Port]:
-        ports = [Port(n, "in", f.width, f"operand {n}, {f} code ({f.spec})")
-                 for n, f in self.operand_formats().items()]
-        o = self.out_fmt
-        lat = (f"valid {self.latency} cycles after its operands, 0 while out_valid is low"
-               if self.latency else "combinational")
-        ports.append(Port("y", "out", o.width, f"{self.result_meaning}, {o} code ({o.spec}); {lat}"))
-        if self.pipeline:
-            ports = [Port("clk", "in", 1, "clock, rising edge"),
-                     Port("rst", "in", 1, "synchronous reset, active high (clears valid)"),
-                     Port("in_valid", "in", 1, "operands valid this cycle")] + ports + [
-                     Port("out_valid", "out", 1,
-                          f"y valid: in_valid delayed by {self.latency} cycles")]
-        return ports
+    def port_meanings(self, unit) -> dict[str, str]:
+        """{port: meaning} of the built component ``unit``'s ports (``gen.manifest``)."""
+        o, latency = self.out_fmt, unit.latency
+        lat = (f"valid {latency} cycles after its operands, 0 while out_valid is low"
+               if latency else "combinational")
+        return {**{n: f"operand {n}, {f} code ({f.spec})"
+                   for n, f in self.operand_formats().items()},
+                "y": f"{self.result_meaning}, {o} code ({o.spec}); {lat}",
+                "clk": "clock, rising edge",
+                "rst": "synchronous reset, active high (clears valid)",
+                "in_valid": "operands valid this cycle",
+                "out_valid": f"y valid: in_valid delayed by {latency} cycles"}
 
 
 @dataclass(frozen=True)
@@ -281,17 +267,12 @@ class ArithConfig(UnitConfig):
     def inputs_from_index(self, index):
         return self.with_rand(super().inputs_from_index(index), int(np.size(index)))
 
-    def ports(self) -> list[Port]:
-        ports = super().ports()
-        if self.rand_port:
-            ports.insert(-1 if not self.pipeline else -2, Port(
-                "rand", "in", self.rand_bits,
-                f"sr: this operation's {self.rand_bits}-bit random draw, with the operands"))
-        if self.flags:
-            ports.insert(len(ports) - (1 if self.pipeline else 0), Port(
-                "flags", "out", 5, "exception flags of y, RISC-V fflags order: "
-                "bit 0 NX, 1 UF (tiny after rounding), 2 OF, 3 DZ (0), 4 NV"))
-        return ports
+    def port_meanings(self, unit):
+        return dict(super().port_meanings(unit),
+                    rand=f"sr: this operation's {self.rand_bits}-bit random draw, with the "
+                         "operands",
+                    flags="exception flags of y, RISC-V fflags order: bit 0 NX, 1 UF (tiny "
+                          "after rounding), 2 OF, 3 DZ (0), 4 NV")
 
     def build_kwargs(self) -> dict:
         return dict(rounding=self.rounding, saturate=self.saturate, pipeline=self.pipeline,
@@ -539,7 +520,8 @@ class AccConfig(OwnPrngConfig):
 
     @property
     def latency(self) -> int:
-        return 1 if self.chunk == 0 else 2
+        from fpforge.rtl.accumulator import stream_latency
+        return stream_latency(self.chunk)
 
     def operand_formats(self):
         return {"a": self.a, "b": self.b} if self.products else {"x": self.in_fmt}
@@ -584,25 +566,21 @@ class AccConfig(OwnPrngConfig):
     def all_inputs(self):
         raise ValueError("acc has no exhaustive mode: give --vectors N (inputs)")
 
-    def ports(self) -> list[Port]:
-        lat = self.latency
-        ports = [Port("clk", "in", 1, "clock, rising edge"),
-                 Port("rst", "in", 1, "synchronous reset, active high (clears the sums)"),
-                 Port("in_valid", "in", 1, "an input this cycle (one per cycle, no bubbles "
-                                           "needed)"),
-                 Port("in_last", "in", 1, "this input ends its stream; the next stream may "
-                                          "start the next cycle")]
-        ports += [Port(n, "in", f.width, f"{'product operand' if self.products else 'input'} "
-                       f"{n}, {f} code ({f.spec})") for n, f in self.operand_formats().items()]
+    def port_meanings(self, unit):
         how = (f"inner := round({'a*b' if self.products else 'x'} + inner)" +
                (f"; every {self.chunk} inputs and at the end outer := round(inner + outer)"
                 if self.chunk else ""))
-        ports += [Port("y", "out", self.acc.width, f"the stream's sum ({how}), {self.acc} code "
-                                                    f"({self.acc.spec}); held until the next "
-                                                    "sum, 0 after reset"),
-                  Port("out_valid", "out", 1, f"y valid: one cycle, {lat} cycles after the "
-                                              "cycle of in_last")]
-        return ports
+        return {"clk": "clock, rising edge",
+                "rst": "synchronous reset, active high (clears the sums)",
+                "in_valid": "an input this cycle (one per cycle, no bubbles needed)",
+                "in_last": "this input ends its stream; the next stream may start the next "
+                           "cycle",
+                **{n: f"{'product operand' if self.products else 'input'} {n}, {f} code "
+                      f"({f.spec})" for n, f in self.operand_formats().items()},
+                "y": f"the stream's sum ({how}), {self.acc} code ({self.acc.spec}); held "
+                     "until the next sum, 0 after reset",
+                "out_valid": f"y valid: one cycle, {unit.latency} cycles after the cycle of "
+                             "in_last"}
 
 
 @dataclass(frozen=True)
@@ -828,43 +806,40 @@ class SystolicConfig(OwnPrngConfig):
             out.update(rand_bits=self.rand_bits, seed=self.seed)
         return out
 
-    def manifest_extra(self) -> dict:
+    def manifest_extra(self, unit) -> dict:
         return {"array": {"rows": self.rows, "cols": self.cols,
-                          "tile_interval": self.tile_interval,
+                          "tile_interval": unit.tile_interval,
                           "lanes": {"a": self.rows, "b": self.cols, "y": self.cols}}}
 
-    def ports(self) -> list[Port]:
+    def port_meanings(self, unit):
         R, C, a, b, acc = self.rows, self.cols, self.a, self.b, self.acc
         how = ("inner := round(a*b + inner) per k" +
                (f"; after every {self.chunk} k and at the end, in a cycle of its own through "
                 "the same MAC, outer := round(inner + outer)" if self.chunk else ""))
-        interval = self.tile_interval
-        return [
-            Port("clk", "in", 1, "clock, rising edge"),
-            Port("rst", "in", 1, "synchronous reset, active high (clears the sums)"),
-            Port("in_valid", "in", 1, "a beat (one k of the tile) this cycle; taken when "
-                                      "in_valid & in_ready"),
-            Port("in_last", "in", 1, "this beat is the tile's last k (K = beats since the "
-                                     "previous last); the next tile may start the next cycle"),
-            Port("a", "in", R * a.width, f"column k of A: A[i,k] in bits [{a.width}*i "
-                                         f"+: {a.width}], i = 0..{R - 1}, {a} codes ({a.spec})"),
-            Port("b", "in", C * b.width, f"row k of B: B[k,j] in bits [{b.width}*j "
-                                         f"+: {b.width}], j = 0..{C - 1}, {b} codes ({b.spec})"),
-            Port("in_ready", "out", 1, (
+        interval = unit.tile_interval
+        return {
+            "clk": "clock, rising edge",
+            "rst": "synchronous reset, active high (clears the sums)",
+            "in_valid": "a beat (one k of the tile) this cycle; taken when in_valid & in_ready",
+            "in_last": "this beat is the tile's last k (K = beats since the previous last); "
+                       "the next tile may start the next cycle",
+            "a": f"column k of A: A[i,k] in bits [{a.width}*i +: {a.width}], i = 0..{R - 1}, "
+                 f"{a} codes ({a.spec})",
+            "b": f"row k of B: B[k,j] in bits [{b.width}*j +: {b.width}], j = 0..{C - 1}, "
+                 f"{b} codes ({b.spec})",
+            "in_ready": (
                 f"low while a beat with in_last comes less than {interval} cycles after the "
                 "previous tile's last beat (hold it)" if not self.chunk else
                 f"low in the fold cycle after every {self.chunk}th beat of a tile and after its "
                 f"last beat, and while the beat that ends a tile's first chunk comes less than "
                 f"{interval} cycles after the previous tile's last beat (hold it): a tile of K "
-                f"beats takes K + ceil(K/{self.chunk}) cycles")),
-            Port("y", "out", C * acc.width, f"row r of C = A x B: C[r,j] in bits "
-                                            f"[{acc.width}*j +: {acc.width}], {acc} codes "
-                                            f"({acc.spec}); each PE: {how}"),
-            Port("out_valid", "out", 1, f"y holds a row: rows 0..{R - 1} of a tile on "
-                                        f"consecutive cycles, row 0 {self.latency} cycles "
-                                        "after the cycle its last beat was taken"),
-            Port("out_last", "out", 1, f"y holds row {R - 1}, the tile's last"),
-        ]
+                f"beats takes K + ceil(K/{self.chunk}) cycles"),
+            "y": f"row r of C = A x B: C[r,j] in bits [{acc.width}*j +: {acc.width}], {acc} "
+                 f"codes ({acc.spec}); each PE: {how}",
+            "out_valid": f"y holds a row: rows 0..{R - 1} of a tile on consecutive cycles, "
+                         f"row 0 {unit.latency} cycles after the cycle its last beat was taken",
+            "out_last": f"y holds row {R - 1}, the tile's last",
+        }
 
 
 UNITS: dict[str, type[UnitConfig]] = {"mul": MulConfig, "add": AddConfig, "mac": MacConfig,

@@ -110,13 +110,13 @@ def verify_verilator(config: UnitConfig, vectors: int | None = None, exhaustive:
     """Verify the emitted Verilog with the Verilator harness; progress goes to ``log``.
     The harness drives the operand ports and checks ``y``: units with other ports (flags,
     a rand port, streams) are refused."""
-    names = {p.name for p in config.ports()}
-    plain = set(config.operand_formats()) | {"y", "clk", "rst", "in_valid", "out_valid"}
-    if config.result != "per_input" or names - plain:
-        extra = ", ".join(sorted(names - plain)) or "per-stream results"
-        raise ValueError(f"--sim verilator drives operand ports and y only, not {extra}: "
-                         "use --sim icarus")
     with emitted(config, name, workdir, "fpforge-vl-") as (gen, work, vfile):
+        names = {p["name"] for p in gen.manifest["ports"]}
+        plain = set(config.operand_formats()) | {"y", "clk", "rst", "in_valid", "out_valid"}
+        if config.result != "per_input" or names - plain:
+            extra = ", ".join(sorted(names - plain)) or "per-stream results"
+            raise ValueError(f"--sim verilator drives operand ports and y only, not {extra}: "
+                             "use --sim icarus")
         exe = build_harness(vfile, gen.name, config, work, log)
         blocks, total = stimulus_blocks(config, vectors, exhaustive, seed)
         log(f"{gen.name}: streaming {total} vectors through verilator")

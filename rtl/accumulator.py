@@ -15,7 +15,13 @@ from fpforge.sim.prng import instance_seed
 from fpforge.spec.checks import (check_chunk, check_pipeline, check_rand_bits,
                                  check_rounding, check_seed)
 
-__all__ = ["ChunkAccumulator", "AXPY", "running_sum"]
+__all__ = ["ChunkAccumulator", "AXPY", "running_sum", "stream_latency"]
+
+
+def stream_latency(chunk: int) -> int:
+    """Cycles from a stream's last input to its result: 1, or 2 with the fold of the last
+    chunk (the accumulator's and a systolic PE's)."""
+    return 1 if chunk == 0 else 2
 
 
 def running_sum(m: Module, unit, inner: Signal, total) -> None:
@@ -98,7 +104,7 @@ class ChunkAccumulator(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return 1 if self.chunk == 0 else 2
+        return stream_latency(self.chunk)
 
     def _adder(self, m, name, *formats):
         """A combinational rounding stage taking its ``sr`` draw from a port."""

@@ -24,7 +24,7 @@ from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fpforge.rtl.accumulator import running_sum
+from fpforge.rtl.accumulator import running_sum, stream_latency
 from fpforge.rtl.mac import FPMAC
 from fpforge.rtl.prng import Xorshift32
 from fpforge.sim.gemm import ArrayConfig
@@ -34,7 +34,7 @@ __all__ = ["SystolicArray", "SystolicPE", "pe_latency", "array_latency", "tile_i
 
 def pe_latency(cfg: ArrayConfig) -> int:
     """Cycles from a PE's last beat to its ``out_valid``: 1, or 2 with the fold cycle."""
-    return 1 if cfg.chunk == 0 else 2
+    return stream_latency(cfg.chunk)
 
 
 def array_latency(cfg: ArrayConfig) -> int:

@@ -53,3 +53,17 @@ def test_manifest_ports_are_the_verilog_ports(line):
     component = config.build()
     Fragment.get(component, None)
     assert gen.manifest["latency"] == component.latency
+
+
+def test_a_port_without_a_meaning_is_an_error():
+    from fpforge.gen.manifest import manifest_ports
+    from fpforge.gen.units import MulConfig
+    config = MulConfig(a="fp8_e4m3", b="fp8_e4m3", out="fp8_e4m3", pipeline=1)
+    unit = config.build()
+    Fragment.get(unit, None)
+    meanings = config.port_meanings(unit)
+    assert [p["name"] for p in manifest_ports(unit, meanings)] == [
+        "clk", "rst", "in_valid", "a", "b", "y", "out_valid"]
+    del meanings["in_valid"]
+    with pytest.raises(ValueError, match="FPMultiplier has ports without a meaning: in_valid"):
+        manifest_ports(unit, meanings)
