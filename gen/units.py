@@ -14,11 +14,12 @@ import numpy as np
 
 from fpforge.sim import accumulate, arith
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.prng import draws
 from fpforge.spec.checks import (ALL_ROUNDING_MODES, check_chunk, check_mac_product,
                                  check_pipeline, check_product_width, check_rand_bits,
                                  check_rand_source, check_result_format, check_rounding,
                                  check_seed, check_sr_bits)
+from fpforge.tb.protocols import (per_input_draws, stream_lengths, tile_bounds,
+                                  valid_mask)
 from fpforge.tb.vectors import (accumulation_streams, add_operands, gemm_beats, mac_operands,
                                 mul_operands)
 
@@ -241,10 +242,7 @@ class ArithConfig(UnitConfig):
             return None
         if self.rand_source == "port":
             return inputs["rand"]
-        n = len(next(iter(inputs.values())))
-        valid = np.asarray(inputs.get("valid", np.ones(n)), dtype=bool)
-        stream = draws(self.seed, int(valid.sum()) + 1, self.rand_bits)
-        return stream[np.cumsum(valid) - valid]
+        return per_input_draws(self.seed, self.rand_bits, valid_mask(inputs))
 
     def expected(self, inputs):
         res = self.evaluate(inputs, self.draws(inputs))
@@ -534,12 +532,11 @@ class AccConfig(OwnPrngConfig):
                                 seed=self.seed)
 
     def golden(self, inputs):
-        valid = np.asarray(inputs.get("valid", np.ones(len(inputs["in_last"]))), dtype=bool)
-        last = np.flatnonzero(np.asarray(inputs["in_last"], dtype=bool)[valid])
-        lengths = np.diff(np.concatenate([[-1], last]))
+        valid = valid_mask(inputs)
         xs = (inputs["a"][valid], inputs["b"][valid]) if self.products else inputs["x"][valid]
         return accumulate.chunked(xs, self.in_fmt, self.acc, self.chunk, self.rounding,
-                                  self.saturate, lengths=lengths, products=self.products,
+                                  self.saturate, lengths=stream_lengths(inputs, valid),
+                                  products=self.products,
                                   a_fmt=self.a, b_fmt=self.b, seed=self.seed,
                                   rand_bits=self.rand_bits)
 
@@ -635,9 +632,8 @@ class AxpyConfig(OwnPrngConfig):
                     rand_bits=self.rand_bits, seed=self.seed)
 
     def golden(self, inputs):
-        n = len(inputs["x"])
-        valid = np.asarray(inputs.get("valid", np.ones(n)), dtype=bool)
-        out = np.zeros(n, dtype=self.y.dtype)
+        valid = valid_mask(inputs)
+        out = np.zeros(valid.size, dtype=self.y.dtype)
         out[valid] = accumulate.axpy(inputs["alpha"][valid], inputs["x"][valid],
                                      inputs["y_in"][valid], self.alpha, self.x, self.y,
                                      self.rounding, self.saturate, seed=self.seed,
@@ -769,12 +765,10 @@ class SystolicConfig(OwnPrngConfig):
     def golden(self, inputs):
         """Result rows ``(tiles * rows, cols)`` of the tiles in ``inputs`` (beats)."""
         from fpforge.sim.gemm import systolic
-        valid = np.asarray(inputs.get("valid", np.ones(len(inputs["in_last"]))), dtype=bool)
+        valid = valid_mask(inputs)
         a, b = inputs["a"][valid], inputs["b"][valid]
-        ends = np.flatnonzero(np.asarray(inputs["in_last"], dtype=bool)[valid]) + 1
-        starts = np.concatenate([[0], ends[:-1]])
-        codes = systolic([a[s:e].T for s, e in zip(starts, ends)],
-                         [b[s:e] for s, e in zip(starts, ends)], self.array)
+        tiles = tile_bounds(inputs, valid)
+        codes = systolic([a[s:e].T for s, e in tiles], [b[s:e] for s, e in tiles], self.array)
         return codes.reshape(-1, self.cols)
 
     def test_inputs(self, n, seed, gemms=None, k=None, idle=0.1):

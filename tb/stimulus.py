@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fpforge.tb.protocols import idle_valid
+
 __all__ = ["EXHAUSTIVE_BITS", "stimulus", "sample"]
 
 #: inputs of at most this many bits in total are verified exhaustively by default
@@ -42,9 +44,7 @@ def _with_bubbles(data: dict, seed: int) -> dict:
     bubble = np.zeros(n, dtype=bool)
     bubble[n // 2:] = np.random.default_rng(seed).random(n - n // 2) < 0.25
     rows = np.repeat(np.arange(n), 1 + bubble)
-    valid = np.ones(len(rows), dtype=np.uint64)
-    valid[np.flatnonzero(bubble) + np.arange(int(bubble.sum()))] = 0
-    return dict({k: v[rows] for k, v in data.items()}, valid=valid)
+    return dict({k: v[rows] for k, v in data.items()}, valid=idle_valid(bubble))
 
 
 def sample(data: dict, n: int, config) -> dict:

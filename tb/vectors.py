@@ -9,6 +9,7 @@ import numpy as np
 
 from fpforge.sim.arith import all_pairs  # re-exported: every (a, b) pair
 from fpforge.sim.formats import FloatFormat
+from fpforge.tb.protocols import idle_valid
 
 __all__ = ["corner_codes", "random_codes", "mul_operands", "add_operands", "mac_operands",
            "accumulation_streams", "gemm_beats", "all_pairs"]
@@ -166,10 +167,8 @@ def accumulation_streams(formats: dict[str, FloatFormat], n: int, seed: int = 1,
     # gaps: insert invalid cycles (junk data) into the second half
     gap = np.zeros(total, dtype=bool)
     gap[total // 2:] = rng.random(total - total // 2) < 0.1
-    slots = total + int(gap.sum())
-    valid = np.ones(slots, dtype=np.uint64)
-    where = np.flatnonzero(gap) + np.arange(int(gap.sum()))  # gap before these inputs
-    valid[where] = 0
+    valid = idle_valid(gap)
+    slots = valid.size
     out = {"valid": valid}
     for key, arr in data.items():  # gap cycles: in_last 0, random codes on the data ports
         full = (np.zeros(slots, dtype=np.uint64) if key == "in_last"
@@ -206,9 +205,8 @@ def gemm_beats(a_fmt: FloatFormat, b_fmt: FloatFormat, rows: int, cols: int, len
     data["in_last"] = last
     gap = rng.random(total) < gaps
     gap[:lengths[0]] = False
-    slots = total + int(gap.sum())
-    valid = np.ones(slots, dtype=np.uint64)
-    valid[np.flatnonzero(gap) + np.arange(int(gap.sum()))] = 0
+    valid = idle_valid(gap)
+    slots = valid.size
     out = {"valid": valid}
     for port, fmt, lanes in (("a", a_fmt, rows), ("b", b_fmt, cols)):
         full = random_codes(fmt, slots * lanes, rng).reshape(slots, lanes)
