@@ -13,8 +13,8 @@ from fpforge.sim.formats import FloatFormat, parse
 from fpforge.spec.checks import (ALL_ROUNDING_MODES, check_pipeline, check_rand_bits,
                                  check_rounding, check_seed, check_sr_bits)
 
-__all__ = ["UnitConfig", "OwnPrngConfig", "format_option", "nonneg_int_option", "name_token",
-           "add_rounding_arguments", "rounding_kwargs", "rounding_suffix"]
+__all__ = ["UnitConfig", "OwnPrngConfig", "format_option", "nonneg_int_option", "pos_int_option",
+           "name_token", "add_rounding_arguments", "rounding_kwargs", "rounding_suffix"]
 
 
 def format_option(text: str) -> FloatFormat:
@@ -33,6 +33,14 @@ def nonneg_int_option(text: str) -> int:
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, not {text!r}")
+    return value
+
+
+def pos_int_option(text: str) -> int:
+    """argparse type for a count of at least 1."""
+    value = nonneg_int_option(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}")
     return value
 
 

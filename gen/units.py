@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from fpforge.gen.unit_arith import AddConfig, ArithConfig, BinaryConfig, MacConfig, MulConfig
 from fpforge.gen.unit_array import SystolicConfig
-from fpforge.gen.unit_base import OwnPrngConfig, UnitConfig, format_option, nonneg_int_option
+from fpforge.gen.unit_base import (OwnPrngConfig, UnitConfig, format_option, nonneg_int_option,
+                                   pos_int_option)
 from fpforge.gen.unit_stream import AccConfig, AxpyConfig
 
 __all__ = ["UnitConfig", "ArithConfig", "BinaryConfig", "MulConfig", "AddConfig", "MacConfig",
            "OwnPrngConfig", "AccConfig", "AxpyConfig", "SystolicConfig", "UNITS",
-           "format_option", "nonneg_int_option"]
+           "format_option", "nonneg_int_option", "pos_int_option"]
 
 
 UNITS: dict[str, type[UnitConfig]] = {"mul": MulConfig, "add": AddConfig, "mac": MacConfig,

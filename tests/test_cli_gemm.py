@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from fpforge.gen import cli
+from fpforge.gen import cli_model
 from fpforge.gen.cli import main
 from fpforge.sim import gemm
 from fpforge.sim.formats import parse
@@ -103,7 +103,7 @@ def test_progress_bar(tmp_path, capsys, monkeypatch):
     """Long runs show a progress bar on stderr (here made 'long' by lowering the
     thresholds, so that matmul reports after every row); --no-progress hides it; the codes
     do not depend on it, sr included."""
-    monkeypatch.setattr(cli, "GEMM_PROGRESS_MACS", 1)
+    monkeypatch.setattr(cli_model, "GEMM_PROGRESS_MACS", 1)
     monkeypatch.setattr(gemm, "PROGRESS_MACS", 1)
     rng = np.random.default_rng(3)
     args = _files(tmp_path, _values(rng, (12, 20)), _values(rng, (20, 7))) + [
