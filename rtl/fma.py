@@ -7,7 +7,7 @@ the signs differ.  One carry-select adder (:func:`fpforge.rtl.adders.magnitude_a
 gives ``T = P + (c or ~c)`` and ``T + s`` (``s``: subtracting) from shared blocks, so the
 magnitude ``|P - c|`` is ``~T`` when ``T`` is negative, else ``T + s``, with no second
 carry chain.  The sum is then normalised and rounded once
-(:func:`fpforge.rtl.add.round_sum`).  Nothing on the way compares magnitudes or
+(:func:`fpforge.rtl.sum_tail.round_sum`).  Nothing on the way compares magnitudes or
 normalises the product, which keeps the path short: the multiplier and the alignment
 run side by side, then one adder, one normalisation, the Rounder.  The product is
 Verilog's ``*``, which FPGA flows map to their multiplier blocks.
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from amaranth import Cat, Const, Module, Mux, Signal
 
-from fpforge.rtl.add import cut_with_specials
+from fpforge.rtl.sum_tail import cut_with_specials
 from fpforge.rtl.adders import magnitude_add
 from fpforge.rtl.fields import leading_zeros, ranged
 from fpforge.sim.formats import FloatFormat
@@ -123,7 +123,7 @@ def window_plan(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
 def anchored_sum(m: Module, pipe, a, b, c, a_fmt: FloatFormat, b_fmt: FloatFormat,
                  c_fmt: FloatFormat, out: FloatFormat, guard: int, specials: dict):
     """|a * b + c| as ``(total, top, top_range, sign, specials)`` for
-    :func:`fpforge.rtl.add.round_sum`, from unpacked operands; ``specials`` (see
+    :func:`fpforge.rtl.sum_tail.round_sum`, from unpacked operands; ``specials`` (see
     :func:`fpforge.rtl.add.add_terms`) travels through the "align" cut (after the
     carry-save rows) and the "sum" cut (after the adder) of ``pipe``."""
     plan = window_plan(a_fmt, b_fmt, c_fmt, out, guard)

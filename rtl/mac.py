@@ -24,10 +24,11 @@ from fractions import Fraction
 from amaranth import Module, Mux, Signal
 
 from fpforge.rtl.add import (Addend, FPAdder, add_terms, operand_addend, order_terms,
-                             round_sum, select_term, sum_specials)
+                             select_term, sum_specials)
 from fpforge.rtl.fma import anchored_fits, anchored_sum
 from fpforge.rtl.fields import normalise, unpack
 from fpforge.rtl.mul import FPMultiplier
+from fpforge.rtl.sum_tail import round_sum
 from fpforge.rtl.rounder import guard_bits
 from fpforge.rtl.unit import ArithUnit
 from fpforge.sim.formats import FloatFormat, parse

@@ -179,8 +179,10 @@ def readme_body(pts: list[dict], seconds: float) -> str:
         f"± 3 standard errors + {SLACK}; ✗ marks the others). "
         f"° marks the {len(outside)} points deeper in swamping, where the model is not "
         f"used. Largest standard error {max(p['stderr'] for p in pts):.4f}; at 2^20 "
-        f"{max(p['stderr'] for p in at):.4f}; {seconds / 60:.0f} min "
-        f"(`scripts/vrr_montecarlo.py`, one process on both cores).")
+        f"{max(p['stderr'] for p in at):.4f}. `scripts/vrr_montecarlo.py`, one process: "
+        f"{seconds / 60:.0f} min in the run that wrote this table, which reuses the trials "
+        "earlier runs kept in its cache (`build/vrr_montecarlo`) and counts only the ones "
+        "it computed.")
     parts.append("The 0.999 cutoff at n = 2^20, resolved: trials doubled until the measured "
                  "VRR lay more than three standard errors from 0.999 (or the budget ran "
                  "out: unresolved):\n\n" + cutoff_table(pts))
