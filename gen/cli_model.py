@@ -106,8 +106,8 @@ def _measured_text(measured, m_acc: int, cutoff: float) -> str:
     parts = [f"m_acc {m}: {r:.5f} ± {e:.5f} ({t:,} streams)"
              for m, t, r, e in measured.rows if abs(m - m_acc) <= 1]
     return (f"stored Monte Carlo measurement at n = {measured.n:,} (scripts/vrr_montecarlo.py,"
-            f" 8 exponent bits): the fewest bits not below {1 - cutoff:g} by more than 3 "
-            f"standard errors, {measured.m_acc}; " + "; ".join(parts))
+            f" 8 exponent bits): the fewest bits measured at {1 - cutoff:g} or above, "
+            f"{measured.m_acc}; " + "; ".join(parts))
 
 
 def cmd_recommend(args) -> int:
