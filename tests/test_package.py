@@ -30,15 +30,19 @@ def fpforge_imports(folder: str) -> set[tuple[str, str]]:
     return found
 
 
+#: imports docs/architecture.md names as exceptions still to be removed
+KNOWN_EXCEPTIONS = {("systolic.py", "fpforge.sim.gemm")}
+
+
 @pytest.mark.parametrize("folder, allowed", [
     ("spec", ("fpforge.sim.formats", "fpforge.spec")),
     ("sim", ("fpforge.sim", "fpforge.spec")),
-    ("rtl", ("fpforge.rtl", "fpforge.sim", "fpforge.spec")),
+    ("rtl", ("fpforge.rtl", "fpforge.sim.formats", "fpforge.sim.prng", "fpforge.spec")),
     ("tb", ("fpforge.tb", "fpforge.sim", "fpforge.spec")),
 ])
 def test_layers_import_only_below(folder, allowed):
     wrong = {(f, m) for f, m in fpforge_imports(folder)
-             if not any(m == a or m.startswith(a + ".") for a in allowed)}
+             if not any(m == a or m.startswith(a + ".") for a in allowed)} - KNOWN_EXCEPTIONS
     assert not wrong, f"{folder} imports above its layer: {sorted(wrong)}"
 
 
