@@ -115,8 +115,9 @@ def section(rows: list[dict], liberty: str, seconds: float, jobs: int) -> str:
         f"{VECTORS:,} corner + random cocotb vectors on its RTL (all 65,536 pairs for the "
         f"8-bit multipliers and adders) and {NETLIST_SAMPLE:,} of them on the mapped netlist "
         f"itself, every cell simulated as its liberty function. HardFloat: its Verilog "
-        f"release wrapped to plain encodings, same flow (scripts/anchors.py). fpforge fp16 against it: {ratios}. Produced by "
-        f"`scripts/bench_asic.py LIBERTY` in {seconds / 60:.0f} min ({jobs} workers).\n\n"
+        f"release wrapped to plain encodings, same flow (scripts/anchors.py). fpforge fp16 "
+        f"against it: {ratios}. Produced by `scripts/bench_asic.py LIBERTY` in "
+        f"{seconds / 60:.0f} min ({jobs} worker{'s' if jobs > 1 else ''}).\n\n"
         + format_table(rows)
         + "\n\nMixed-precision fused MACs y = round(a * b + c), fp8_e4m3 operands, the "
           "accumulator format for c and y (HardFloat has none):\n\n"
