@@ -102,12 +102,6 @@ class SystolicConfig(OwnPrngConfig):
         return array_latency(self.array)
 
     @property
-    def tile_interval(self) -> int:
-        """``rtl.systolic.tile_interval``."""
-        from fpforge.rtl.systolic import tile_interval
-        return tile_interval(self.array)
-
-    @property
     def input_bits(self) -> int:
         return self.rows * self.a.width + self.cols * self.b.width
 

@@ -13,10 +13,9 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.hdl import Shape
 
 from fpforge.sim.formats import FloatFormat
-from fpforge.spec.checks import check_pipeline
 
-__all__ = ["Unpacked", "unpack", "span", "ranged", "leading_zeros", "shift_right_sticky",
-           "Pipeline", "check_pipeline"]
+__all__ = ["Unpacked", "unpack", "value_sig", "span", "ranged", "leading_zeros",
+           "shift_right_sticky", "Pipeline"]
 
 
 def span(lo: int, hi: int) -> Shape:
@@ -49,6 +48,12 @@ class Unpacked:
     is_inf: Value
     is_nan: Value
     is_snan: Value  # signaling NaN (IEEE-style formats: top fraction bit clear)
+
+
+def value_sig(u: Unpacked, fmt: FloatFormat) -> Value:
+    """``u.sig``, but 0 for a zero: in a format without subnormals the hidden bit of the
+    zero code reads as 1."""
+    return u.sig if fmt.subnormals else Mux(u.is_zero, 0, u.sig)
 
 
 def unpack(m: Module, code: Value, fmt: FloatFormat, name: str) -> Unpacked:

@@ -20,9 +20,9 @@ import numpy as np
 
 from fpforge.sim import arith, kernel
 from fpforge.sim.formats import parse
-from fpforge.sim.prng import check_rand_bits, check_seed, draws, instance_seed
-from fpforge.sim.rounding import check_rounding, check_sr_bits
-from fpforge.spec.checks import check_chunk
+from fpforge.sim.prng import draws, instance_seed
+from fpforge.spec.checks import (check_chunk, check_product_width, check_rand_bits,
+                                 check_result_format, check_rounding, check_seed, check_sr_bits)
 
 __all__ = ["chunked", "chunked_lanes", "axpy", "check_chunk", "check_taps"]
 
@@ -77,8 +77,8 @@ def chunked_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
         a, b = (np.asarray(v, dtype=np.uint64) for v in xs)
         if a.shape != b.shape or a.ndim != 2:
             raise ValueError("products: a and b must have the same length (shape (lanes, n))")
-        arith.check_result_format(acc_fmt, a_fmt, b_fmt)
-        arith.check_product_width(a_fmt, b_fmt)
+        check_result_format(acc_fmt, a_fmt, b_fmt)
+        check_product_width(a_fmt, b_fmt)
         a, b = arith.check_codes(a, a_fmt, "a"), arith.check_codes(b, b_fmt, "b")
         first, first_fmt, second, second_fmt = a, a_fmt, b, b_fmt
     else:
@@ -86,7 +86,7 @@ def chunked_lanes(xs, in_fmt, acc_fmt, chunk: int = 0, rounding: str = "rne",
         x = np.asarray(xs, dtype=np.uint64)
         if x.ndim != 2:
             raise ValueError("xs must have the shape (lanes, n)")
-        arith.check_result_format(acc_fmt, in_fmt)
+        check_result_format(acc_fmt, in_fmt)
         first, first_fmt, second, second_fmt = arith.check_codes(x, in_fmt, "x"), in_fmt, None, None
     n_lanes, total = first.shape
     lengths = np.array([total] if lengths is None else lengths, dtype=np.int64)

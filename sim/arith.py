@@ -12,13 +12,12 @@ from functools import lru_cache
 import numpy as np
 
 from fpforge.sim.formats import FloatClass, FloatFormat, parse
-from fpforge.spec.checks import (check_mac_product, check_product_width,
-                                 check_result_format)
 from fpforge.sim.rounding import (FLAG_BITS, Raw, bit_length, blocks, check_rand, check_rounding,
                                   low_mask, round_raw, shr)
+from fpforge.spec.checks import check_mac_product, check_result_format
 
 __all__ = ["Operand", "unpack", "mul", "add", "fma", "all_pairs", "check_codes",
-           "check_result_format", "check_product_width"]
+           "check_result_format"]
 
 _U64 = np.uint64
 

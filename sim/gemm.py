@@ -20,9 +20,9 @@ import numpy as np
 
 from fpforge.sim import arith, kernel
 from fpforge.sim.formats import FloatFormat, parse
-from fpforge.sim.prng import check_rand_bits, check_seed, instance_seed, instance_seeds
-from fpforge.sim.rounding import check_rounding, check_sr_bits
-from fpforge.spec.checks import check_chunk, check_dim
+from fpforge.sim.prng import instance_seed, instance_seeds
+from fpforge.spec.checks import (check_chunk, check_dim, check_product_width, check_rand_bits,
+                                 check_result_format, check_rounding, check_seed, check_sr_bits)
 
 __all__ = ["ArrayConfig", "ErrorReport", "systolic", "matmul", "error_report", "compare",
            "gaussian_error", "tiles", "PROGRESS_MACS"]
@@ -56,8 +56,8 @@ class ArrayConfig:
         check_rand_bits(self.rand_bits)
         check_sr_bits(self.acc_fmt, self.rounding, self.rand_bits)
         object.__setattr__(self, "saturate", bool(self.saturate))
-        arith.check_result_format(self.acc_fmt, self.a_fmt, self.b_fmt)
-        arith.check_product_width(self.a_fmt, self.b_fmt)
+        check_result_format(self.acc_fmt, self.a_fmt, self.b_fmt)
+        check_product_width(self.a_fmt, self.b_fmt)
 
     def pe_seed(self, i: int, j: int) -> int:
         """PRNG seed of PE (i, j): ``instance_seed(seed, i * cols + j)``."""
@@ -133,7 +133,7 @@ def _pe_sums(a, b, lengths, cfg: ArrayConfig, rows: int, cols: int,
     row i of ``a`` times column j of ``b`` in streams of ``lengths``, with the seeds of
     PE p = (row0 + i) * cols + j of a rows x cols array (module docstring), on the compiled
     kernel (``sim.kernel``)."""
-    arith.check_product_width(cfg.a_fmt, cfg.b_fmt)
+    check_product_width(cfg.a_fmt, cfg.b_fmt)
     p = (row0 + np.arange(a.shape[0]))[:, None] * cols + np.arange(cols)
     values = kernel.gemm(kernel.code_values(a, cfg.a_fmt), kernel.code_values(b, cfg.b_fmt),
                          lengths, cfg.a_fmt, cfg.b_fmt, cfg.acc_fmt, cfg.chunk, cfg.rounding,
