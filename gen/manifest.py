@@ -18,7 +18,7 @@ _LAST_INPUT = ("rand",)
 _LAST = ("out_valid", "out_last")
 
 
-def _rank(name: str, direction: str, width: int, position: int) -> tuple:
+def _rank(name: str, direction: str, position: int) -> tuple:
     if name in _FIRST:
         return (0, _FIRST.index(name))
     if direction == "in":
@@ -33,7 +33,7 @@ def manifest_ports(component, meanings: dict[str, str]) -> list[dict]:
              for name, member in component.signature.members.items()]
     if any(name == "in_valid" for name, _, _ in ports):
         ports += [("clk", "in", 1), ("rst", "in", 1)]
-    ports = [p for _, p in sorted((_rank(*p, i), p) for i, p in enumerate(ports))]
+    ports = [p for _, p in sorted((_rank(p[0], p[1], i), p) for i, p in enumerate(ports))]
     missing = [name for name, _, _ in ports if name not in meanings]
     if missing:
         raise ValueError(f"{type(component).__name__} has ports without a meaning: "

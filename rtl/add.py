@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from amaranth import Cat, Const, Module, Mux, Signal, Value
 
 from fpforge.rtl.adders import carry_select_add
-from fpforge.rtl.fields import Pipeline, leading_zeros, ranged, shift_right_sticky, unpack
+from fpforge.rtl.fields import (Pipeline, leading_zeros, ranged, shift_right_sticky, unpack,
+                                value_sig)
 from fpforge.rtl.sum_tail import cut_with_specials, round_sum
 from fpforge.rtl.rounder import guard_bits
 from fpforge.rtl.unit import ArithUnit
@@ -127,8 +128,7 @@ class Addend:
 
 def operand_addend(u, fmt: FloatFormat, out: FloatFormat, name: str) -> Addend:
     """An unpacked operand as an :class:`Addend` on ``out``'s field scale."""
-    sig = u.sig if fmt.subnormals else Mux(u.is_zero, 0, u.sig)  # ns zero reads as 1.0
-    return Addend(name, u.sign, u.exp + (out.bias - fmt.bias), sig, u.is_zero,
+    return Addend(name, u.sign, u.exp + (out.bias - fmt.bias), value_sig(u, fmt), u.is_zero,
                   (fmt.field_range[0] - fmt.bias + out.bias,
                    fmt.exp_field_max - fmt.bias + out.bias),
                   "lowest" if fmt.subnormals else "never")

@@ -23,19 +23,25 @@ __all__ = ["carry_select_add", "magnitude_add", "CARRY_SELECT_BLOCK"]
 CARRY_SELECT_BLOCK = 8
 
 
+def _blocks(x: Value, y: Value, block: int):
+    """(lo, width, x slice, y slice) of each ``block``-bit slice of the unsigned sum
+    ``x + y``, lowest first, over the wider operand's width (the narrower zero-extended)."""
+    n = max(len(x), len(y))
+    x, y = x.as_unsigned(), y.as_unsigned()
+    for lo in range(0, n, block):
+        w = min(n, lo + block) - lo
+        yield (lo, w, x[lo:lo + w] if lo < len(x) else Const(0, w),
+               y[lo:lo + w] if lo < len(y) else Const(0, w))
+
+
 def carry_select_add(m: Module, x: Value, y: Value, name: str, carry_in: Value = Const(0),
                      block: int = CARRY_SELECT_BLOCK) -> Signal:
     """``x + y + carry_in`` modulo ``2**n`` (``n`` = the wider operand's width) from
     carry-select blocks: each block above the lowest adds its slice both ways (carry in 0
     and 1) and the carry out of the block below picks one."""
     n = max(len(x), len(y))
-    x, y = x.as_unsigned(), y.as_unsigned()
     out, carry = [], None
-    for lo in range(0, n, block):
-        hi = min(n, lo + block)
-        w = hi - lo
-        xs = x[lo:hi] if lo < len(x) else Const(0, w)
-        ys = y[lo:hi] if lo < len(y) else Const(0, w)
+    for lo, w, xs, ys in _blocks(x, y, block):
         if carry is None:  # the lowest block takes the carry in itself
             picked = Signal(w + 1, name=f"{name}_b{lo}")
             m.d.comb += picked.eq(xs + ys + carry_in)
@@ -62,13 +68,8 @@ def magnitude_add(m: Module, x: Value, y: Value, subtract: Value, name: str,
     carry in 0 and ``subtract``) and the sign pick one slice per block, and the sign
     complements it."""
     n = max(len(x), len(y))
-    x, y = x.as_unsigned(), y.as_unsigned()
     blocks, carries = [], None
-    for lo in range(0, n, block):
-        hi = min(n, lo + block)
-        w = hi - lo
-        xs = x[lo:hi] if lo < len(x) else Const(0, w)
-        ys = y[lo:hi] if lo < len(y) else Const(0, w)
+    for lo, w, xs, ys in _blocks(x, y, block):
         plain = Signal(w + 1, name=f"{name}_b{lo}_0")
         plus = Signal(w + 1, name=f"{name}_b{lo}_1")
         m.d.comb += [plain.eq(xs + ys), plus.eq(xs + ys + 1)]

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 
 from amaranth import Cat, Const, Module, Mux, Signal
 
-from fpforge.rtl.sum_tail import cut_with_specials
 from fpforge.rtl.adders import magnitude_add
-from fpforge.rtl.fields import leading_zeros, ranged
+from fpforge.rtl.fields import leading_zeros, ranged, value_sig
+from fpforge.rtl.sum_tail import cut_with_specials
 from fpforge.sim.formats import FloatFormat
 
 __all__ = ["WindowPlan", "window_plan", "anchored_sum", "anchored_fits"]
@@ -84,10 +84,6 @@ def anchored_fits(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
             and b_fmt.subnormals)
 
 
-def _lowest_field(f: FloatFormat) -> int:
-    return f.field_range[0]
-
-
 def window_plan(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
                 out: FloatFormat, guard: int) -> WindowPlan:
     """``L`` and ``H`` for these formats and ``guard`` bits below the output's ulp."""
@@ -97,7 +93,7 @@ def window_plan(a_fmt: FloatFormat, b_fmt: FloatFormat, c_fmt: FloatFormat,
     floor = out.field_range[0]
     # Leading zeros of a nonzero c: only a subnormal of c's format that is not also on
     # the output's lowest binade counts (there the result's ulp is the floor's anyway).
-    c_low = _lowest_field(c_fmt) + c_const
+    c_low = c_fmt.field_range[0] + c_const
     c_lz = 0 if not c_fmt.subnormals or (out.subnormals and c_low == floor) else pc - 1
     headroom = po + guard + c_lz
 
@@ -125,14 +121,14 @@ def anchored_sum(m: Module, pipe, a, b, c, a_fmt: FloatFormat, b_fmt: FloatForma
     """|a * b + c| as ``(total, top, top_range, sign, specials)`` for
     :func:`fpforge.rtl.sum_tail.round_sum`, from unpacked operands; ``specials`` (see
     :func:`fpforge.rtl.add.add_terms`) travels through the "align" cut (after the
-    carry-save rows) and the "sum" cut (after the adder) of ``pipe``."""
+    aligned rows) and the "sum" cut (after the adder) of ``pipe``."""
     plan = window_plan(a_fmt, b_fmt, c_fmt, out, guard)
     wp, low, top, width, head = plan.product, plan.low, plan.top, plan.width, plan.headroom
 
     p_sign = a.sign ^ b.sign
     p_zero = a.is_zero | b.is_zero
     subtract = p_sign ^ c.sign
-    c_sig = c.sig if c_fmt.subnormals else Mux(c.is_zero, 0, c.sig)  # ns zero reads 1.0
+    c_sig = value_sig(c, c_fmt)
 
     # Exponents: eP of the product's msb, ec of c's (a zero c counts at the floor).
     ea_lo, ea_hi = a_fmt.field_range[0], a_fmt.field_range[1]
@@ -166,8 +162,7 @@ def anchored_sum(m: Module, pipe, a, b, c, a_fmt: FloatFormat, b_fmt: FloatForma
 
     # Two rows: the product (zero in jam mode, which sets bit 0 instead) and c,
     # complemented to subtract.
-    a_sig = a.sig if a_fmt.subnormals else Mux(a.is_zero, 0, a.sig)
-    b_sig = b.sig if b_fmt.subnormals else Mux(b.is_zero, 0, b.sig)
+    a_sig, b_sig = value_sig(a, a_fmt), value_sig(b, b_fmt)
     product = Signal(wp, name="p_product")
     m.d.comb += product.eq(a_sig * b_sig)
     x = Signal(width + 1, name="p_row")
